@@ -1,0 +1,11 @@
+"""Every listener is registered here, one module per Slack surface."""
+
+from slack_bolt import App
+
+from bot.listeners import actions, commands, events, home, schedule, shortcuts, views
+from bot.services import Services
+
+
+def register(app: App, services: Services) -> None:
+    for surface in (commands, views, actions, shortcuts, events, home, schedule):
+        surface.register(app, services)

@@ -1,0 +1,239 @@
+"""`/journey` and its subcommands (English and French words)."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.blocks import help_blocks, local_today, new_workshop_view, people_view, status_blocks
+from bot.board_blocks import (
+    add_view,
+    full_board_view,
+    settings_view,
+    stage_label,
+    stage_names,
+)
+from bot.board_modals import review_modal, vote_modal
+from bot.group_blocks import preview_view
+from bot.i18n import language_of, t
+from bot.interaction import Interaction, background
+from bot.listeners.schedule import advance, open_schedule
+from bot.maps import export_workshop, group_map, map_labels, post_summary, publish_maps
+from bot.services import Services
+from bot.text import escape, plain
+from storage.models import Role
+from workflows.board import NewPostIt, add_post_it, board_of, ensure_stages, seat_for
+from workflows.groups import preview
+from workflows.problems import Forbidden, Invalid, WorkshopError
+from workflows.quick_add import QuickAdd, parse
+from workflows.schedule import gate
+from workflows.workshops import role_of, standings, workshop_for
+
+
+def show_status(i: Interaction, _rest: str) -> None:
+    with i.uow() as uow:
+        blocks = status_blocks(standings(uow, i.user_id), i.lang)
+    i.tell(t("status.header", i.lang), blocks)
+
+
+def show_help(i: Interaction, _rest: str) -> None:
+    i.tell(t("help.title", i.lang), help_blocks(i.lang))
+
+
+def open_new_workshop(i: Interaction, _rest: str = "") -> None:
+    profile = i.services.languages.profile(i.client, i.team_id, i.user_id)
+    tz = profile.get("tz") or i.services.settings.default_timezone
+    i.client.views_open(trigger_id=i.body["trigger_id"], view=new_workshop_view(
+        i.lang, timezone=tz, today=local_today(tz), channel_id=i.channel_id))
+
+
+def open_groups(i: Interaction, _rest: str) -> None:
+    with i.uow() as uow:
+        workshop = workshop_for(uow, i.user_id, i.channel_id, Role.FACILITATOR)
+        gate(uow, workshop.id, "form_groups")
+        shown = preview(uow, workshop.id, by=i.user_id)
+        uow.commit()
+        view = preview_view(shown, i.lang)
+    i.client.views_open(trigger_id=i.body["trigger_id"], view=view)
+
+
+def open_people(i: Interaction, _rest: str) -> None:
+    with i.uow() as uow:
+        workshop = workshop_for(uow, i.user_id, i.channel_id, Role.FACILITATOR)
+        view = people_view(workshop, i.lang)
+    i.client.views_open(trigger_id=i.body["trigger_id"], view=view)
+
+
+def open_add(i: Interaction, rest: str) -> None:
+    prefill = i.context.get("prefill")
+    with i.uow() as uow:
+        seat = seat_for(uow, i.user_id, i.channel_id)
+        board = board_of(uow, seat.group)
+        uow.commit()
+        quick = QuickAdd(**prefill) if prefill else None
+        view = add_view(board, i.lang, quick)
+    i.client.views_open(trigger_id=i.body["trigger_id"], view=view)
+
+
+def open_full_board(i: Interaction, _rest: str) -> None:
+    with i.uow() as uow:
+        seat = seat_for(uow, i.user_id, i.channel_id)
+        view = full_board_view(board_of(uow, seat.group), i.lang)
+    i.client.views_open(trigger_id=i.body["trigger_id"], view=view)
+
+
+def open_vote(i: Interaction, _rest: str) -> None:
+    with i.uow() as uow:
+        workshop = workshop_for(uow, i.user_id, i.channel_id, Role.PARTICIPANT,
+                                Role.FACILITATOR)
+        view = vote_modal(uow, workshop, i.user_id, i.lang)
+    i.client.views_open(trigger_id=i.body["trigger_id"], view=view)
+
+
+def open_review(i: Interaction, _rest: str) -> None:
+    with i.uow() as uow:
+        workshop = workshop_for(uow, i.user_id, i.channel_id, Role.FACILITATOR)
+        view = review_modal(uow, workshop, i.lang)
+    i.client.views_open(trigger_id=i.body["trigger_id"], view=view)
+
+
+def open_settings(i: Interaction, _rest: str) -> None:
+    with i.uow() as uow:
+        workshop = workshop_for(uow, i.user_id, i.channel_id, Role.FACILITATOR)
+        view = settings_view(workshop, i.lang)
+    i.client.views_open(trigger_id=i.body["trigger_id"], view=view)
+
+
+def post_map(i: Interaction, _rest: str) -> None:
+    """The caller's group map (or this group channel's), posted where they asked."""
+    with i.uow() as uow:
+        group = uow.board.group_by_channel(i.channel_id) if i.channel_id else None
+        if group is None:
+            seat = seat_for(uow, i.user_id, None)
+            group = seat.group
+        role = role_of(uow, group.workshop_id, i.user_id)
+        if role in (None, Role.CUSTOMER.value):
+            raise Forbidden("not_allowed")
+        group_id, in_channel = group.id, group.channel_id == i.channel_id
+        lang = uow.workshops.get_plain(group.workshop_id).language
+    from workflows.rendering import alt_text, render_map  # matplotlib: only when drawing
+
+    number, channel, *_rest, the_map = group_map(i.services, i.client, i.team_id, group_id,
+                                                 version="hypothetical", lang=lang)
+    labels = map_labels(lang)
+    target = channel if in_channel else \
+        i.client.conversations_open(users=i.user_id)["channel"]["id"]
+    i.client.files_upload_v2(file=render_map(the_map, labels), channel=target,
+                             filename=f"journey-map-group-{number}.png",
+                             title=the_map.group, alt_txt=alt_text(the_map, labels)[:1000])
+
+
+def publish_now(i: Interaction, _rest: str) -> None:
+    with i.uow() as uow:
+        workshop = workshop_for(uow, i.user_id, i.channel_id, Role.FACILITATOR)
+        workshop_id = workshop.id
+    publish_maps(i.services, i.client, i.team_id, workshop_id, facilitator=i.user_id)
+
+
+def send_summary(i: Interaction, _rest: str) -> None:
+    with i.uow() as uow:
+        workshop = workshop_for(uow, i.user_id, i.channel_id, Role.FACILITATOR,
+                                Role.LEADERSHIP)
+        workshop_id = workshop.id
+    post_summary(i.services, i.client, i.team_id, workshop_id, requested_by=i.user_id)
+
+
+def send_export(i: Interaction, _rest: str) -> None:
+    with i.uow() as uow:
+        workshop = workshop_for(uow, i.user_id, i.channel_id, Role.FACILITATOR)
+        workshop_id = workshop.id
+    export_workshop(i.services, i.client, i.team_id, workshop_id, by=i.user_id)
+
+
+ADD_WORDS = ("add", "ajouter", "ajout", "+")
+
+SUBCOMMANDS = {
+    "": show_status, "status": show_status, "statut": show_status,
+    "help": show_help, "aide": show_help, "?": show_help,
+    "new": open_new_workshop, "nouveau": open_new_workshop, "nouvel": open_new_workshop,
+    "people": open_people, "personnes": open_people,
+    "groups": open_groups, "groupes": open_groups,
+    **dict.fromkeys(ADD_WORDS, open_add),
+    "board": open_full_board, "tableau": open_full_board,
+    "vote": open_vote, "voter": open_vote,
+    "review": open_review, "relire": open_review,
+    "map": post_map, "carte": post_map,
+    "publish": publish_now, "publier": publish_now,
+    "summary": send_summary, "synthese": send_summary, "synthèse": send_summary,
+    "export": send_export, "exporter": send_export,
+    "settings": open_settings, "reglages": open_settings, "réglages": open_settings,
+    "schedule": open_schedule, "planning": open_schedule,
+    "next": advance, "suivant": advance,
+}
+
+
+def quick_add(services: Services, body: dict, context: BoltContext, text: str) -> str | None:
+    """`/journey add KIND STAGE: TEXT`, stored before the ack; the confirmation is the ack's
+    own text (no Web API call). None when the line needs the modal instead."""
+    team = context.team_id or body.get("team_id")
+    with services.uow(team, context.enterprise_id) as uow:
+        try:
+            seat = seat_for(uow, context.user_id, body.get("channel_id"))
+        except WorkshopError:
+            return None  # the background part explains, in the user's language
+        lang = language_of(seat.person.locale, seat.workshop.language)
+        stages = ensure_stages(uow, seat.group)
+        parsed = parse(text, stage_names(stages))
+        if not parsed.complete:
+            context["prefill"] = {"kind": parsed.kind, "stage_id": parsed.stage_id,
+                                  "text": parsed.text, "channel": parsed.channel,
+                                  "score": parsed.score}
+            return None
+        try:
+            gate(uow, seat.workshop.id, "post")  # the current phase may have closed posting
+            with services.db.writing():
+                post_it, created = add_post_it(
+                    uow, seat, NewPostIt(parsed.kind, parsed.stage_id, parsed.text,
+                                         parsed.channel, parsed.score),
+                    request_key=f"cmd:{body.get('trigger_id')}", stages=stages)
+                uow.commit()
+        except Invalid as invalid:
+            return "\n".join(t(f"problem.{p.code}", lang, **p.params)
+                             for p in invalid.fields.values())
+        except WorkshopError as error:
+            return t(f"error.{error.code}", lang, **error.problem.params)
+        context["board"] = seat.group.id
+        stage = next(s for s in stages if s.id == post_it.stage_id)
+        return t("add.done" if created else "add.duplicate", lang,
+                 stage=escape(stage_label(stage, lang)), kind=t(f"kind.{post_it.kind}", lang),
+                 text=escape(plain(post_it.text, 200)))
+
+
+def register(app: App, services: Services) -> None:
+    def acknowledge(ack: Ack, body: dict, context: BoltContext, client: WebClient) -> None:
+        # Only quick-add works before the ack (parse, validate, commit, confirm in the ack's
+        # own text). Everything else — replies, modals — comes from `journey` below.
+        word, _, rest = (body.get("text") or "").strip().partition(" ")
+        if word.lower() in ADD_WORDS and rest.strip():
+            reply = quick_add(services, body, context, rest.strip())
+            if reply is not None:
+                context["handled"] = True
+                ack(text=reply)
+                if context.get("board"):  # marks the board dirty; the update comes later
+                    services.refresh_board(client, context.team_id, context["board"])
+                return
+        ack()
+
+    @background(services)
+    def journey(i: Interaction) -> None:
+        if i.context.get("handled"):
+            return
+        word, _, rest = (i.body.get("text") or "").strip().partition(" ")
+        handler = SUBCOMMANDS.get(word.lower())
+        if handler is None:
+            i.tell(t("error.unknown_command", i.lang, word=escape(word)),
+                   help_blocks(i.lang, t("error.unknown_command", i.lang, word=escape(word))))
+            return
+        handler(i, rest.strip())
+
+    app.command("/journey")(ack=acknowledge, lazy=[journey])

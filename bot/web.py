@@ -1,0 +1,74 @@
+"""The HTTP face of the app: `POST /slack/events` (commands, interactivity, events) and
+`GET /healthz`. A plain WSGI callable, so gunicorn can run it with several threads:
+
+    gunicorn --workers 1 --threads 8 --bind 0.0.0.0:3000 'bot.web:create_wsgi()'
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+EVENTS_PATH = "/slack/events"
+
+
+class JourneybotWSGI:
+    def __init__(self, app: App) -> None:
+        self.slack = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"ok\n"]
+        return self.slack(environ, start_response)
+
+
+def create_wsgi():
+    """Factory for WSGI servers: reads settings from the environment / .env."""
+    from bot.app import build_app
+    from bot.config import load_settings
+
+    app, _ = build_app(load_settings())
+    return JourneybotWSGI(app)
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 — stdlib signature
+        logging.getLogger("journeybot.http").debug(format, *args)
+
+
+class HttpServer:
+    """A threaded stdlib WSGI server, for `journeybot serve`, the demo and the tests."""
+
+    def __init__(self, wsgi, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.server = make_server(host, port, wsgi, server_class=_ThreadingServer,
+                                  handler_class=_QuietHandler)
+        self.thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> HttpServer:
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
+                                       name="journeybot-http")
+        self.thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.server.serve_forever()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

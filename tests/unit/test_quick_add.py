@@ -1,0 +1,55 @@
+"""Quick text: French and English, accents and case ignored, fuzzy stage names."""
+
+import pytest
+
+from workflows.quick_add import match_stage, parse
+
+STAGES = {
+    11: ["Awareness", "Prise de conscience"],
+    12: ["Consideration", "Considération"],
+    13: ["Purchase", "Achat"],
+    14: ["Retention", "Rétention"],
+    15: ["Advocacy", "Recommandation"],
+}
+
+
+@pytest.mark.parametrize(("text", "kind", "stage", "body"), [
+    ("pain purchase: payment fails on mobile", "pain", 13, "payment fails on mobile"),
+    ("Point de douleur ACHAT : le paiement échoue", "pain", 13, "le paiement échoue"),
+    ("opportunité considération: comparateur en ligne", "opportunity", 12,
+     "comparateur en ligne"),
+    ("step prise de conscience: sees an ad", "step", 11, "sees an ad"),
+    ("kpi retension: churn", "kpi", 14, "churn"),          # typo
+    ("idea advoc: referral programme", "opportunity", 15, "referral programme"),  # prefix
+    ("step 3: pays", "step", 13, "pays"),                   # stage number
+])
+def test_kinds_and_stages(text, kind, stage, body):
+    result = parse(text, STAGES)
+    assert (result.kind, result.stage_id, result.text) == (kind, stage, body)
+    assert result.complete
+
+
+def test_touchpoint_channel_and_emotion_score():
+    tp = parse("touchpoint achat site web: checkout page", STAGES)
+    assert (tp.kind, tp.stage_id, tp.channel, tp.text) == ("touchpoint", 13, "website",
+                                                           "checkout page")
+    emotion = parse("emotion purchase -2: furious about fees", STAGES)
+    assert (emotion.score, emotion.text) == (-2, "furious about fees")
+    emotion = parse("émotion achat: +1 rassuré par le suivi", STAGES)
+    assert (emotion.score, emotion.text, emotion.complete) == (1, "rassuré par le suivi", True)
+
+
+def test_unparseable_lines_are_partial_for_a_prefilled_modal():
+    assert not parse("payment fails on mobile", STAGES).complete
+    partial = parse("pain the checkout is slow", STAGES)
+    assert partial.kind == "pain" and partial.stage_id is None
+    assert partial.text == "the checkout is slow"
+    assert parse("pain nowhere: text", STAGES).stage_id is None
+    assert not parse("emotion achat: no score here", STAGES).complete
+    assert not parse("touchpoint achat: no channel", STAGES).complete
+
+
+def test_stage_matching_refuses_far_guesses():
+    assert match_stage("zzz", STAGES) is None
+    assert match_stage("", STAGES) is None
+    assert match_stage("9", STAGES) is None

@@ -1,0 +1,31 @@
+"""From a group's board to a journey map (the data `workflows.rendering` draws)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from storage.models import Stage, WorkGroup
+from workflows.board import KINDS, board_of
+from workflows.rendering import JourneyMap, MapNote, MapStage
+
+
+def journey_map(uow, group: WorkGroup, *, version: str, made_on: date,
+                stage_name: Callable[[Stage], str], group_label: str,
+                focus_label: Callable[[str | None], str | None],
+                author_name: Callable[[str], str | None] = lambda user_id: None) -> JourneyMap:
+    """The group's map as it stands: stages in the group's order, every visible post-it.
+    Authors are named only outside anonymous mode."""
+    board = board_of(uow, group)
+    stages = []
+    for column in board.columns:
+        notes = [MapNote(kind=note.kind, text=note.text, channel=note.channel,
+                         score=note.score, votes=note.votes,
+                         author=author_name(note.author) if note.author else None,
+                         origin=note.origin)
+                 for kind in KINDS for note in column.notes[kind]]
+        stages.append(MapStage(stage_name(column.stage), tuple(notes)))
+    return JourneyMap(workshop=board.workshop.name, group=group_label,
+                      customer_type=group.customer_type,
+                      channel_focus=focus_label(group.channel_focus), version=version,
+                      made_on=made_on, stages=tuple(stages))

@@ -1,0 +1,131 @@
+"""Quick text for power users: `/journey add pain purchase: payment fails on mobile`.
+
+Kind and stage names are recognised in French and English, case- and accent-insensitive,
+fuzzily for stages (a typo or a prefix is enough). What cannot be understood is returned
+as a partial result so the Slack layer opens the modal pre-filled instead of failing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+KIND_ALIASES = {
+    "step": ["step", "steps", "etape", "etapes", "stage step"],
+    "touchpoint": ["touchpoint", "touch point", "tp", "point de contact", "contact"],
+    "action": ["action", "customer action", "action client", "actions"],
+    "emotion": ["emotion", "feeling", "ressenti", "emotions"],
+    "pain": ["pain", "pain point", "painpoint", "friction", "point de douleur", "douleur",
+             "irritant", "pb", "probleme", "problem"],
+    "opportunity": ["opportunity", "opp", "idea", "opportunite", "idee", "piste"],
+    "kpi": ["kpi", "indicator", "metric", "indicateur", "mesure"],
+}
+CHANNEL_ALIASES = {
+    "website": ["website", "web", "site", "site web", "site internet"],
+    "store": ["store", "shop", "boutique", "magasin"],
+    "email": ["email", "e-mail", "mail", "courriel"],
+    "sms": ["sms", "text message"],
+    "social": ["social", "social media", "reseaux sociaux", "reseaux", "instagram"],
+    "phone": ["phone", "telephone", "call", "appel"],
+    "chat": ["chat", "live chat", "chatbot"],
+    "ads": ["ads", "ad", "advertising", "publicite", "pub"],
+    "reviews": ["reviews", "avis", "avis clients"],
+    "app": ["app", "application", "mobile app", "appli"],
+    "sales_rep": ["sales rep", "commercial", "vendeur", "conseiller"],
+    "support": ["support", "sav", "service client"],
+}
+_SCORE = re.compile(r"^([+-]?[0-2])$")
+
+
+def fold(text: str) -> str:
+    """Lowercase, accents removed, spaces collapsed."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[\s_]+", " ", text.lower()).strip()
+
+
+@dataclass(frozen=True)
+class QuickAdd:
+    kind: str | None
+    stage_id: int | None
+    text: str
+    channel: str | None = None
+    score: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        needs = {"touchpoint": self.channel is not None, "emotion": self.score is not None}
+        return bool(self.kind and self.stage_id is not None and self.text
+                    and needs.get(self.kind, True))
+
+
+def _longest_prefix(words: list[str], aliases: Mapping[str, list[str]]) -> tuple[str | None, int]:
+    best: tuple[str | None, int] = (None, 0)
+    for key, names in aliases.items():
+        for name in names:
+            size = len(name.split())
+            if size > best[1] and words[:size] == name.split():
+                best = (key, size)
+    return best
+
+
+def _find_channel(words: list[str]) -> tuple[str | None, list[str]]:
+    for start in range(len(words)):
+        key, size = _longest_prefix(words[start:], CHANNEL_ALIASES)
+        if key:
+            return key, words[:start] + words[start + size:]
+    return None, words
+
+
+def match_stage(query: str, stage_names: Mapping[int, Sequence[str]]) -> int | None:
+    """Stage id for a typed name: its position number, an exact or prefix match, or the
+    closest name (difflib); None if nothing is close enough."""
+    query = fold(query)
+    if not query:
+        return None
+    ids = list(stage_names)
+    if query.isdigit() and 1 <= int(query) <= len(ids):
+        return ids[int(query) - 1]
+    folded = [(sid, fold(name)) for sid in ids for name in stage_names[sid] if name]
+    for sid, name in folded:
+        if name == query:
+            return sid
+    prefixed = {sid for sid, name in folded if name.startswith(query) and len(query) >= 3}
+    if len(prefixed) == 1:
+        return prefixed.pop()
+    close = difflib.get_close_matches(query, [name for _, name in folded], n=1, cutoff=0.7)
+    if close:
+        return next(sid for sid, name in folded if name == close[0])
+    return None
+
+
+def parse(text: str, stage_names: Mapping[int, Sequence[str]]) -> QuickAdd:
+    """Parse `KIND STAGE [CHANNEL] [SCORE]: TEXT`. Stage names: every name (both languages)
+    each stage answers to, in board order."""
+    head, colon, body = (text or "").partition(":")
+    if not colon:
+        words = fold(head).split()
+        kind, size = _longest_prefix(words, KIND_ALIASES)
+        original = head.split()
+        return QuickAdd(kind, None, " ".join(original[size:]).strip() if kind else head.strip())
+    words = fold(head).split()
+    kind, size = _longest_prefix(words, KIND_ALIASES)
+    rest = words[size:]
+    score = None
+    for word in list(rest):
+        if _SCORE.match(word):
+            score = int(word)
+            rest.remove(word)
+            break
+    channel = None
+    if kind == "touchpoint":
+        channel, rest = _find_channel(rest)
+    stage_id = match_stage(" ".join(rest), stage_names)
+    body = body.strip()
+    if kind == "emotion" and score is None:
+        match = re.match(r"^([+-]?[0-2])\s+(.*)$", body, re.S)
+        if match:
+            score, body = int(match.group(1)), match.group(2).strip()
+    return QuickAdd(kind, stage_id, body, channel, score)
