@@ -202,7 +202,8 @@ class Vote(Base):
 
 
 class WorkshopSchedule(Base):
-    """A workshop's run (`workflows.phases.Run.to_dict()`), created when first needed.
+    """A workshop's run (`workflows.phases.Run.to_dict()`), stored with the workshop (older
+    workshops get theirs when the clock first sees them).
     `version` guards concurrent writers (another process ticking the same workshop);
     `phase` mirrors `run["phase"]` for queries; `message` is where the latest phase
     controls were posted ({"channel", "ts"})."""

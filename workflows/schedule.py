@@ -64,6 +64,14 @@ def initial_run(workshop: Workshop) -> Run:
     return Run.new(timetable, now=as_utc(workshop.created_at or datetime.now(UTC)))
 
 
+def begin(uow, workshop: Workshop) -> None:
+    """Store a new workshop's initial run (see ``initial_run``)."""
+    uow.flush()
+    run = initial_run(workshop)
+    uow.schedule.add(WorkshopSchedule(workshop_id=workshop.id, phase=run.phase,
+                                      run=run.to_dict()))
+
+
 def run_of(uow, workshop_id: int) -> Run:
     """The workshop's current run (its initial run if it was never stored)."""
     row = uow.schedule.get(workshop_id)

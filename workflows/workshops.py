@@ -188,7 +188,10 @@ def as_utc(moment: datetime) -> datetime:
 
 def create_workshop(uow, draft: WorkshopDraft, *, creator: str, creator_locale: str | None = None
                     ) -> Workshop:
-    """Create the workshop; the creator becomes its first facilitator. Caller commits."""
+    """Create the workshop, its first facilitator (the creator) and its schedule run, in
+    the caller's unit of work (the caller commits). Storing the run now means a workshop is
+    never mistaken for one that predates the schedule (those are adopted silently)."""
+    from workflows.schedule import begin  # schedule builds on workshops, not the reverse
     workshop = Workshop(
         team_id=uow.team_id, enterprise_id=uow.enterprise_id, name=draft.name,
         language=draft.language, timezone=draft.timezone, day1_start=draft.day1_start,
@@ -202,6 +205,7 @@ def create_workshop(uow, draft: WorkshopDraft, *, creator: str, creator_locale: 
     uow.workshops.add(workshop)
     uow.people.add(Person(workshop_id=workshop.id, user_id=creator, role=Role.FACILITATOR.value,
                           locale=creator_locale))
+    begin(uow, workshop)
     return workshop
 
 

@@ -30,9 +30,7 @@ def workshop_id(db) -> int:
                           timezone="Europe/Paris", day1_start=NOW,
                           day2_start=NOW + timedelta(days=1))
     with UnitOfWork(db.sessions, "T1") as uow:
-        workshop = create_workshop(uow, draft, creator="UFAC")
-        uow.schedule.add(WorkshopSchedule(workshop_id=workshop.id, phase="preparation",
-                                          run={"phase": "preparation"}))
+        workshop = create_workshop(uow, draft, creator="UFAC")  # stores its run
         uow.commit()
         return workshop.id
 
@@ -67,6 +65,12 @@ def test_a_run_written_from_a_stale_read_is_refused(db, workshop_id):
     with UnitOfWork(db.sessions, "T1") as uow:
         assert uow.schedule.get(workshop_id).phase == "kickoff"
         assert uow.schedule.running() == [workshop_id]
+
+
+def test_a_new_workshop_is_stored_with_its_run(db, workshop_id):
+    with UnitOfWork(db.sessions, "T1") as uow:
+        assert uow.schedule.get(workshop_id).phase == "preparation"
+        assert uow.schedule.unscheduled() == []
 
 
 def test_runs_are_scoped_to_their_workspace(db, workshop_id):
