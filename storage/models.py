@@ -57,6 +57,8 @@ class Workshop(Base):
     vote_budget: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     vote_stacking: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Where leadership summaries go (a channel chosen at set-up); None: DMs to leadership.
+    leadership_channel_id: Mapped[str | None] = mapped_column(String(32))
 
     objectives: Mapped[list[Objective]] = relationship(
         back_populates="workshop", cascade="all, delete-orphan", order_by="Objective.position"
@@ -174,6 +176,13 @@ class PostIt(Base):
     position: Mapped[float] = mapped_column(default=0.0)
     origin: Mapped[str] = mapped_column(String(16), default="participant")
     status: Mapped[str] = mapped_column(String(16), default="visible")  # visible/pending/hidden
+    # Customer-flagged post-its (origin "customer", day 2): "proposed" until the group
+    # decides during consolidation, then "accepted" or "rejected". None for the groups' own.
+    review: Mapped[str | None] = mapped_column(String(16))
+    # A customer's correction points at the post-it it corrects.
+    corrects_id: Mapped[int | None] = mapped_column(
+        ForeignKey("post_it.id", ondelete="SET NULL", name="fk_post_it_corrects_id"))
+    owner: Mapped[str | None] = mapped_column(String(120))  # opportunities: who follows up
     request_key: Mapped[str | None] = mapped_column(String(120))
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -251,3 +260,62 @@ class SchedulerLease(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     holder: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime]
+
+
+# --- customer validation (day 2) --------------------------------------------------------------
+
+
+class Customer(Base):
+    """A real customer invited to review the map(s) of their customer type on day 2: a Slack
+    user (a guest, Slack Connect: `user_id`) or someone without Slack (`name`, `email`), who
+    reviews through a signed web link. Every link carries `link_nonce`: a new nonce revokes
+    the links given before. `done_at`: the customer reached the end of the review."""
+
+    __tablename__ = "customer"
+    __table_args__ = (UniqueConstraint("workshop_id", "user_id", name="uq_customer_user"),
+                      UniqueConstraint("workshop_id", "email", name="uq_customer_email"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshop.id", ondelete="CASCADE"),
+                                             index=True)
+    user_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    name: Mapped[str | None] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(254))
+    customer_type: Mapped[str] = mapped_column(String(100))
+    channel_focus: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    link_nonce: Mapped[str | None] = mapped_column(String(32))
+    link_expires_at: Mapped[datetime | None]
+    added_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    invited_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+
+
+class CustomerAnswer(Base):
+    """One answer of one customer, saved as they go (a new answer to the same question
+    replaces it). `key` names the question: "p:<post-it id>" (a verdict on a step or
+    touchpoint: yes / not_quite with `text` / never), "m:<stage id>" (what is missing in
+    the stage: `text`), "f:<stage id>" (how they felt: `score` -2..+2, `text`).
+    `proposal_id`: the customer-flagged post-it a correction or a missing step became."""
+
+    __tablename__ = "customer_answer"
+    __table_args__ = (UniqueConstraint("customer_id", "key", name="uq_customer_answer_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"),
+                                             index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("work_group.id", ondelete="CASCADE"),
+                                          index=True)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("stage.id", ondelete="CASCADE"))
+    post_it_id: Mapped[int | None] = mapped_column(
+        ForeignKey("post_it.id", ondelete="CASCADE", name="fk_customer_answer_post_it_id"))
+    key: Mapped[str] = mapped_column(String(40))
+    item: Mapped[str] = mapped_column(String(16))  # post_it / missing / feeling
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(String(500))
+    score: Mapped[int | None]
+    proposal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("post_it.id", ondelete="SET NULL", name="fk_customer_answer_proposal_id"))
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from storage.errors import Conflict
 from storage.models import (
+    Customer,
+    CustomerAnswer,
     Grouping,
     Person,
     PhaseTransition,
@@ -329,6 +331,62 @@ class ScheduleRepository:
             .join(Workshop, Workshop.id == WorkGroup.workshop_id)
             .where(WorkGroup.workshop_id == workshop_id, Workshop.team_id == self.team_id,
                    PostIt.created_at >= since)))
+
+
+class CustomerRepository:
+    """The workspace's customers (day-2 validation) and their answers."""
+
+    def __init__(self, session: Session, team_id: str) -> None:
+        self.session = session
+        self.team_id = team_id
+
+    def _customers(self):
+        return select(Customer).join(Workshop, Workshop.id == Customer.workshop_id).where(
+            Workshop.team_id == self.team_id)
+
+    def get(self, customer_id: int) -> Customer | None:
+        return self.session.scalars(self._customers().where(Customer.id == customer_id)).first()
+
+    def of_user(self, workshop_id: int, user_id: str) -> Customer | None:
+        return self.session.scalars(self._customers().where(
+            Customer.workshop_id == workshop_id, Customer.user_id == user_id)).first()
+
+    def for_user(self, user_id: str) -> list[Customer]:
+        """Every customer entry of a Slack user in this workspace, newest workshop first."""
+        return list(self.session.scalars(self._customers().where(Customer.user_id == user_id)
+                                         .order_by(Customer.workshop_id.desc())))
+
+    def in_workshop(self, workshop_id: int) -> list[Customer]:
+        return list(self.session.scalars(self._customers().where(
+            Customer.workshop_id == workshop_id).order_by(Customer.id)))
+
+    def add(self, customer: Customer) -> Customer:
+        if self.session.get(Workshop, customer.workshop_id).team_id != self.team_id:
+            raise ValueError("customer of another workspace's workshop")
+        self.session.add(customer)
+        self.session.flush()
+        return customer
+
+    def answers(self, customer_id: int) -> list[CustomerAnswer]:
+        return list(self.session.scalars(select(CustomerAnswer).where(
+            CustomerAnswer.customer_id == customer_id).order_by(CustomerAnswer.id)))
+
+    def answer(self, customer_id: int, key: str) -> CustomerAnswer | None:
+        return self.session.scalars(select(CustomerAnswer).where(
+            CustomerAnswer.customer_id == customer_id, CustomerAnswer.key == key)).first()
+
+    def add_answer(self, answer: CustomerAnswer) -> CustomerAnswer:
+        self.session.add(answer)
+        self.session.flush()
+        return answer
+
+    def group_answers(self, group_id: int) -> list[CustomerAnswer]:
+        """Every answer about one group's map (scoped through the group's workshop)."""
+        return list(self.session.scalars(
+            select(CustomerAnswer).join(WorkGroup, WorkGroup.id == CustomerAnswer.group_id)
+            .join(Workshop, Workshop.id == WorkGroup.workshop_id)
+            .where(CustomerAnswer.group_id == group_id, Workshop.team_id == self.team_id)
+            .order_by(CustomerAnswer.id)))
 
 
 def workspaces(session: Session) -> list[str]:

@@ -10,6 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from storage.errors import Conflict
 from storage.repositories import (
     BoardRepository,
+    CustomerRepository,
     GroupRepository,
     PersonRepository,
     ScheduleRepository,
@@ -46,6 +47,7 @@ class UnitOfWork:
         self.groups = GroupRepository(self.session, self.team_id)
         self.board = BoardRepository(self.session, self.team_id)
         self.schedule = ScheduleRepository(self.session, self.team_id)
+        self.customers = CustomerRepository(self.session, self.team_id)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

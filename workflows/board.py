@@ -402,8 +402,9 @@ def board_of(uow, group: WorkGroup, *, include_pending: bool = False) -> Board:
     stages = ensure_stages(uow, group)
     post_its = uow.board.post_its(group.id)
     votes = uow.board.votes_on([p.id for p in post_its])
-    shown = [p for p in post_its if p.status == "visible" or
-             (include_pending and p.status == "pending")]
+    shown = [p for p in post_its if (p.status == "visible" or
+             (include_pending and p.status == "pending"))
+             and p.review in (None, "accepted")]  # customer proposals: once accepted
     columns = []
     for stage in stages:
         notes: dict[str, list[Note]] = {kind: [] for kind in KINDS}
