@@ -34,6 +34,26 @@ class Settings:
     default_language: str
     default_timezone: str
     data_dir: Path
+    # Customer review links (day 2): where the app is reachable from a customer's phone,
+    # the key that signs the links, and an optional SMTP server to email them.
+    public_url: str = "http://localhost:3000"
+    link_secret: str | None = None
+    smtp_url: str | None = None
+    mail_from: str | None = None
+
+    def review_secret(self) -> str:
+        """The key that signs customer review links: JOURNEYBOT_LINK_SECRET, else the Slack
+        signing secret, else a random key kept in `.journeybot-link-secret` in the data
+        directory (created on first use, readable by its owner only)."""
+        if self.link_secret or self.signing_secret:
+            return self.link_secret or self.signing_secret
+        path = self.data_dir / ".journeybot-link-secret"
+        if not path.exists():
+            import secrets
+
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(32))
+        return path.read_text().strip()
 
     @property
     def socket_mode(self) -> bool:
@@ -121,6 +141,16 @@ def load_settings(environ: dict[str, str] | None = None, *, env_file: Path | Non
             "(e.g. Europe/Paris, America/Montreal)."
         ) from None
 
+    public_url = (_env("JOURNEYBOT_PUBLIC_URL", environ) or f"http://localhost:{port_text}")
+    if not re.match(r"^https?://[^/\s]+", public_url):
+        raise ConfigError(
+            f"JOURNEYBOT_PUBLIC_URL must be an http(s) URL, e.g. https://journeybot.example.org, "
+            f"not {public_url!r}.")
+    smtp_url = _env("SMTP_URL", environ)
+    if smtp_url and not re.match(r"^smtps?://", smtp_url):
+        raise ConfigError("SMTP_URL must look like smtp://user:password@host:587 "
+                          "(or smtps:// for TLS from the start).")
+
     return Settings(
         bot_token=bot_token,
         signing_secret=_env("SLACK_SIGNING_SECRET", environ),
@@ -131,4 +161,8 @@ def load_settings(environ: dict[str, str] | None = None, *, env_file: Path | Non
         default_language=language,
         default_timezone=timezone,
         data_dir=cwd,
+        public_url=public_url.rstrip("/"),
+        link_secret=_env("JOURNEYBOT_LINK_SECRET", environ),
+        smtp_url=smtp_url,
+        mail_from=_env("JOURNEYBOT_MAIL_FROM", environ),
     )
