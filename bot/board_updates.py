@@ -72,12 +72,17 @@ class BoardUpdates:
     def __init__(self, refresh: Callable[[WebClient, str, int], None], work, *,
                  interval: float = 2.0, quiet: float = 2.2, budget: CallBudget | None = None,
                  board_count: Callable[[str], int] = lambda team_id: 0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, max_in_flight: int = 4) -> None:
         self.refresh_board = refresh
         self.board_count = board_count  # boards in a workspace: each may need a final update
         self._counts: dict[str, tuple[float, int]] = {}
         self.work = work
         self.interval, self.quiet, self.clock = interval, quiet, clock
+        # Boards rendered and sent at once. After a burst every board wants its final
+        # update at the same moment; a few at a time finish sooner than 16 threads fighting
+        # for the GIL, and don't open a dozen connections to Slack at once (a burst of
+        # connects can overflow a listen backlog: 1 s lost per dropped SYN).
+        self.max_in_flight = max_in_flight
         self.budget = budget or CallBudget(clock=clock)
         self._boards: dict[tuple[str, int], _Board] = {}
         self._wake = threading.Condition()
@@ -92,9 +97,13 @@ class BoardUpdates:
                                             _Board(team_id, group_id, client))
             board.client = client
             board.last_request = self.clock()
-            if not board.dirty:
-                board.dirty = True
-                self.work.hold()  # lets the demo and tests wait for the final update
+            if board.dirty:
+                # Already scheduled: the scheduler reads `last_request` when it wakes (at
+                # the latest when the board is due). Waking it for every post-it of a burst
+                # only made it rescan every board while the requests wait for the GIL.
+                return
+            board.dirty = True
+            self.work.hold()  # lets the demo and tests wait for the final update
             if self._thread is None and start_thread:
                 self._thread = threading.Thread(target=self._run, daemon=True,
                                                 name="journeybot-boards")
@@ -137,7 +146,10 @@ class BoardUpdates:
         now = self.clock()
         wake = now + 0.25
         waiting = [b for b in self._boards.values() if b.dirty and not b.in_flight]
+        in_flight = sum(1 for b in self._boards.values() if b.in_flight)
         for board in sorted(waiting, key=lambda b: b.last_update):
+            if in_flight >= self.max_in_flight:
+                break  # `_refresh` wakes us when one is done
             due = board.last_update + self.interval
             if due > now:
                 wake = min(wake, due)
@@ -161,6 +173,7 @@ class BoardUpdates:
                 continue
             self.budget.take(now)
             board.dirty, board.in_flight = False, True
+            in_flight += 1
             self.work.submit(self._refresh, board)
         return wake
 

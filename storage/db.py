@@ -56,6 +56,10 @@ class Database:
             upgrade(url)
         self.engine = make_engine(url)
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+        from storage.fast_post_its import PostItWriter
+
+        # New post-its from the hot paths, committed in groups (see storage/fast_post_its.py).
+        self.post_its = PostItWriter(self.engine, self._write_lock)
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -76,4 +80,5 @@ class Database:
             return workshop.team_id if workshop else None
 
     def dispose(self) -> None:
+        self.post_its.close()
         self.engine.dispose()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App, BoltContext
+from dataclasses import dataclass
+
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.blocks import help_blocks, local_today, new_workshop_view, people_view, status_blocks
@@ -17,16 +19,27 @@ from bot.board_modals import review_modal, vote_modal
 from bot.group_blocks import preview_view
 from bot.i18n import language_of, t
 from bot.interaction import Interaction, background
+from bot.listeners.customers import open_customers
+from bot.listeners.owners import open_leadership, open_owners
 from bot.listeners.schedule import advance, open_schedule
-from bot.maps import export_workshop, group_map, map_labels, post_summary, publish_maps
+from bot.maps import (
+    default_version,
+    export_workshop,
+    group_map,
+    map_labels,
+    post_summary,
+    publish_maps,
+)
 from bot.services import Services
 from bot.text import escape, plain
-from storage.models import Role
-from workflows.board import NewPostIt, add_post_it, board_of, ensure_stages, seat_for
+from storage.fast_post_its import SeatFacts, Stale, loaded_schedule, seat_facts
+from storage.models import Person, Role, Stage, WorkGroup, Workshop
+from workflows.board import NewPostIt, Seat, add_post_it, board_of, ensure_stages, seat_for
 from workflows.groups import preview
 from workflows.problems import Forbidden, Invalid, WorkshopError
 from workflows.quick_add import QuickAdd, parse
 from workflows.schedule import gate
+from workflows.validation import board_feedback, only_customer
 from workflows.workshops import role_of, standings, workshop_for
 
 
@@ -78,7 +91,8 @@ def open_add(i: Interaction, rest: str) -> None:
 def open_full_board(i: Interaction, _rest: str) -> None:
     with i.uow() as uow:
         seat = seat_for(uow, i.user_id, i.channel_id)
-        view = full_board_view(board_of(uow, seat.group), i.lang)
+        view = full_board_view(board_of(uow, seat.group), i.lang,
+                               feedback=board_feedback(uow, seat.group))
     i.client.views_open(trigger_id=i.body["trigger_id"], view=view)
 
 
@@ -116,10 +130,11 @@ def post_map(i: Interaction, _rest: str) -> None:
             raise Forbidden("not_allowed")
         group_id, in_channel = group.id, group.channel_id == i.channel_id
         lang = uow.workshops.get_plain(group.workshop_id).language
+        version = default_version(uow, group.workshop_id)  # validated once day 2 starts
     from workflows.rendering import alt_text, render_map  # matplotlib: only when drawing
 
     number, channel, *_rest, the_map = group_map(i.services, i.client, i.team_id, group_id,
-                                                 version="hypothetical", lang=lang)
+                                                 version=version, lang=lang)
     labels = map_labels(lang)
     target = channel if in_channel else \
         i.client.conversations_open(users=i.user_id)["channel"]["id"]
@@ -128,11 +143,17 @@ def post_map(i: Interaction, _rest: str) -> None:
                              title=the_map.group, alt_txt=alt_text(the_map, labels)[:1000])
 
 
-def publish_now(i: Interaction, _rest: str) -> None:
+def publish_now(i: Interaction, rest: str) -> None:
+    """`/journey publish`: the hypothetical maps, or the validated maps and the comparison
+    views once day 2 has started (`/journey publish hypothetical|validated` to choose)."""
     with i.uow() as uow:
         workshop = workshop_for(uow, i.user_id, i.channel_id, Role.FACILITATOR)
         workshop_id = workshop.id
-    publish_maps(i.services, i.client, i.team_id, workshop_id, facilitator=i.user_id)
+        word = rest.strip().lower()
+        version = "validated" if word.startswith(("valid", "final")) else \
+            "hypothetical" if word.startswith(("hypo",)) else default_version(uow, workshop_id)
+    publish_maps(i.services, i.client, i.team_id, workshop_id, facilitator=i.user_id,
+                 version=version)
 
 
 def send_summary(i: Interaction, _rest: str) -> None:
@@ -166,74 +187,180 @@ SUBCOMMANDS = {
     "publish": publish_now, "publier": publish_now,
     "summary": send_summary, "synthese": send_summary, "synthèse": send_summary,
     "export": send_export, "exporter": send_export,
+    "owners": open_owners, "responsables": open_owners,
+    "leadership": open_leadership, "direction": open_leadership,
     "settings": open_settings, "reglages": open_settings, "réglages": open_settings,
     "schedule": open_schedule, "planning": open_schedule,
     "next": advance, "suivant": advance,
+    "customers": open_customers, "clients": open_customers,
 }
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """What the last quick-add of this caller in this channel read (see `quick_add`)."""
+
+    seat: Seat
+    stages: list
+    names: dict
+    lang: str
+    facts: SeatFacts
+
+
+def _detached(seat: Seat, stages: list) -> tuple[Seat, list]:
+    """Plain copies of what the hot path reads (the unit of work's rollback expires the
+    originals), never attached to a session, read-only."""
+    g, w, p = seat.group, seat.workshop, seat.person
+    copy = Seat(WorkGroup(id=g.id, workshop_id=g.workshop_id, number=g.number,
+                          channel_id=g.channel_id),
+                Workshop(id=w.id, team_id=w.team_id, language=w.language, anonymous=w.anonymous),
+                Person(id=p.id, workshop_id=p.workshop_id, user_id=p.user_id, role=p.role,
+                       group_id=p.group_id, locale=p.locale))
+    return copy, [Stage(id=s.id, group_id=s.group_id, position=s.position, key=s.key,
+                        name=s.name) for s in stages]
+
+
+def _reply(post_it, created: bool, stages, lang: str) -> str:
+    stage = next(s for s in stages if s.id == post_it.stage_id)
+    return t("add.done" if created else "add.duplicate", lang,
+             stage=escape(stage_label(stage, lang)), kind=t(f"kind.{post_it.kind}", lang),
+             text=escape(plain(post_it.text, 200)))
+
+
+def _prefill(context: BoltContext, parsed) -> None:
+    context["prefill"] = {"kind": parsed.kind, "stage_id": parsed.stage_id,
+                          "text": parsed.text, "channel": parsed.channel,
+                          "score": parsed.score}
+
+
+def _quick_add_cached(services: Services, body: dict, context: BoltContext, text: str,
+                      snap: _Snapshot) -> str | None:
+    """The hot path: no reads at all. The snapshot's facts are re-checked by the writer in
+    the transaction that stores the post-it (`storage.fast_post_its`); `Stale` if they
+    changed, and for anything but a stored post-it (a line not understood, a validation
+    error): the caller then takes the full path, which decides from fresh data."""
+    parsed = parse(text, snap.names)
+    if not parsed.complete:
+        raise Stale("not understood with the remembered stages")  # read them again
+    new = NewPostIt(parsed.kind, parsed.stage_id, parsed.text, parsed.channel, parsed.score)
+    writer = services.db.post_its
+    try:
+        post_it, created = add_post_it(
+            None, snap.seat, new, request_key=f"cmd:{body.get('trigger_id')}",
+            stages=snap.stages, store=lambda p: writer.add(p, snap.facts))
+    except (Invalid, WorkshopError) as refused:  # worded from fresh data by the full path
+        raise Stale("refused") from refused
+    context["board"] = snap.seat.group.id
+    return _reply(post_it, created, snap.stages, snap.lang)
 
 
 def quick_add(services: Services, body: dict, context: BoltContext, text: str) -> str | None:
     """`/journey add KIND STAGE: TEXT`, stored before the ack; the confirmation is the ack's
-    own text (no Web API call). None when the line needs the modal instead."""
+    own text (no Web API call). None when the line needs the modal instead.
+
+    A burst of quick-adds from the same people in their group channels reads nothing: the
+    seat, stages and phase gate read by the caller's previous quick-add are kept per process
+    (`Database.post_its.snapshots`) and re-checked against the database when the post-it is
+    written, in the same transaction (see `storage/fast_post_its.py`)."""
     team = context.team_id or body.get("team_id")
+    channel_id = body.get("channel_id")
+    writer = services.db.post_its
+    key = (team, context.user_id, channel_id)
+    snap = writer.snapshots.get(key)
+    if snap is not None:
+        try:
+            return _quick_add_cached(services, body, context, text, snap)
+        except Stale:
+            writer.snapshots.pop(key, None)
     with services.uow(team, context.enterprise_id) as uow:
         try:
-            seat = seat_for(uow, context.user_id, body.get("channel_id"))
+            seat = seat_for(uow, context.user_id, channel_id)
         except WorkshopError:
             return None  # the background part explains, in the user's language
         lang = language_of(seat.person.locale, seat.workshop.language)
-        stages = ensure_stages(uow, seat.group)
-        parsed = parse(text, stage_names(stages))
+        # The group's stages; the very first post-it of a group seeds them (a write, so
+        # that one takes the ordinary path: stages and post-it in one transaction).
+        stages = uow.board.stages(seat.group.id)
+        seeding = not stages
+        if seeding:
+            stages = ensure_stages(uow, seat.group)
+        names = stage_names(stages)
+        parsed = parse(text, names)
         if not parsed.complete:
-            context["prefill"] = {"kind": parsed.kind, "stage_id": parsed.stage_id,
-                                  "text": parsed.text, "channel": parsed.channel,
-                                  "score": parsed.score}
+            _prefill(context, parsed)
             return None
         try:
             gate(uow, seat.workshop.id, "post")  # the current phase may have closed posting
-            with services.db.writing():
-                post_it, created = add_post_it(
-                    uow, seat, NewPostIt(parsed.kind, parsed.stage_id, parsed.text,
-                                         parsed.channel, parsed.score),
-                    request_key=f"cmd:{body.get('trigger_id')}", stages=stages)
-                uow.commit()
+            new = NewPostIt(parsed.kind, parsed.stage_id, parsed.text, parsed.channel,
+                            parsed.score)
+            request_key = f"cmd:{body.get('trigger_id')}"
+            if not seeding and seat.group.channel_id and seat.group.channel_id == channel_id:
+                facts = seat_facts(seat.group, seat.workshop, seat.person, stages,
+                                   loaded_schedule(uow, seat.workshop.id))
+                snap = _Snapshot(*_detached(seat, stages), names, lang, facts)
+            else:
+                with services.db.writing():
+                    post_it, created = add_post_it(uow, seat, new, request_key=request_key,
+                                                   stages=stages)
+                    uow.commit()
+                context["board"] = seat.group.id
+                return _reply(post_it, created, stages, lang)
         except Invalid as invalid:
-            return "\n".join(t(f"problem.{p.code}", lang, **p.params)
-                             for p in invalid.fields.values())
+            return _problems(invalid, lang)
         except WorkshopError as error:
             return t(f"error.{error.code}", lang, **error.problem.params)
-        context["board"] = seat.group.id
-        stage = next(s for s in stages if s.id == post_it.stage_id)
-        return t("add.done" if created else "add.duplicate", lang,
-                 stage=escape(stage_label(stage, lang)), kind=t(f"kind.{post_it.kind}", lang),
-                 text=escape(plain(post_it.text, 200)))
+    # Committed with the other post-its arriving meanwhile (group commit), once the
+    # unit of work has given its connection back: never wait for the writer holding one.
+    try:
+        post_it, created = add_post_it(None, snap.seat, new, request_key=request_key,
+                                       stages=snap.stages,
+                                       store=lambda p: writer.add(p, snap.facts))
+    except Invalid as invalid:
+        return _problems(invalid, lang)
+    except Stale:
+        return quick_add(services, body, context, text)  # changed under us: read again
+    except WorkshopError as error:
+        return t(f"error.{error.code}", lang, **error.problem.params)
+    writer.remember(key, snap)
+    context["board"] = snap.seat.group.id
+    return _reply(post_it, created, snap.stages, lang)
+
+
+def _problems(invalid: Invalid, lang: str) -> str:
+    return "\n".join(t(f"problem.{p.code}", lang, **p.params) for p in invalid.fields.values())
 
 
 def register(app: App, services: Services) -> None:
-    def acknowledge(ack: Ack, body: dict, context: BoltContext, client: WebClient) -> None:
+    def acknowledge(ack: Ack, body: dict, context: BoltContext, client: WebClient,
+                    respond: Respond) -> None:
         # Only quick-add works before the ack (parse, validate, commit, confirm in the ack's
-        # own text). Everything else — replies, modals — comes from `journey` below.
+        # own text). Everything else — replies, modals — comes from `journey` below, on the
+        # worker pool. (Not a Bolt lazy listener: Bolt would deep-copy the request and
+        # start a worker for every command, including the quick-adds that need nothing
+        # more — about a third of a burst's CPU.)
         word, _, rest = (body.get("text") or "").strip().partition(" ")
         if word.lower() in ADD_WORDS and rest.strip():
             reply = quick_add(services, body, context, rest.strip())
             if reply is not None:
-                context["handled"] = True
                 ack(text=reply)
                 if context.get("board"):  # marks the board dirty; the update comes later
                     services.refresh_board(client, context.team_id, context["board"])
                 return
         ack()
+        services.work.submit(journey, body, client, context, respond)
 
     @background(services)
     def journey(i: Interaction) -> None:
-        if i.context.get("handled"):
-            return
         word, _, rest = (i.body.get("text") or "").strip().partition(" ")
         handler = SUBCOMMANDS.get(word.lower())
         if handler is None:
             i.tell(t("error.unknown_command", i.lang, word=escape(word)),
                    help_blocks(i.lang, t("error.unknown_command", i.lang, word=escape(word))))
             return
+        if handler not in (show_status, show_help):
+            with i.uow() as uow:
+                if only_customer(uow, i.user_id):  # customers only answer, from their DM
+                    raise Forbidden("customers_only_review")
         handler(i, rest.strip())
 
-    app.command("/journey")(ack=acknowledge, lazy=[journey])
+    app.command("/journey")(acknowledge)
