@@ -32,14 +32,20 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         print(f"No SLACK_BOT_TOKEN: serving against the offline Slack sandbox "
               f"({sandbox.api_url}); signing secret {settings.signing_secret}. "
               "Put your tokens in .env to connect to Slack.", flush=True)
-    app, _services = build_app(settings)
+    app, services = build_app(settings)
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+        from bot.review_pages import review_only_wsgi
+
+        # customers without Slack still review on the web: serve only their pages
+        pages = HttpServer(review_only_wsgi(services, app.client), host=args.host,
+                           port=settings.port).start()
+        print(f"journeybot: customer review pages on {pages.url}/review/...", flush=True)
         print("journeybot: Socket Mode connected; Ctrl-C to stop.", flush=True)
         SocketModeHandler(app, settings.app_token).start()
         return 0
-    server = HttpServer(JourneybotWSGI(app), host=args.host, port=settings.port)
+    server = HttpServer(JourneybotWSGI(app, services), host=args.host, port=settings.port)
     print(f"journeybot: listening on {server.url}/slack/events (health: {server.url}/healthz)",
           flush=True)
     try:

@@ -41,7 +41,10 @@ class OfflineSlack:
             self.settings, board_interval=self.board_interval, board_quiet=self.board_quiet,
             board_calls_per_minute=None if self.real_rate_limits else 100_000,
             scheduler=self.scheduler)
-        self.server = HttpServer(JourneybotWSGI(self.app)).start()
+        self.server = HttpServer(JourneybotWSGI(self.app, self.services)).start()
+        # Review links for customers without Slack point at this server.
+        self.settings = replace(self.settings, public_url=self.server.url)
+        self.services.settings = self.settings
         self.driver = SlackDriver(events_url=f"{self.server.url}/slack/events",
                                   signing_secret=self.signing_secret, sandbox=self.sandbox,
                                   team_id=self.team_id)

@@ -18,13 +18,22 @@ EVENTS_PATH = "/slack/events"
 
 
 class JourneybotWSGI:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, services=None) -> None:
         self.slack = SlackRequestHandler(app, path=EVENTS_PATH)
+        # `GET/POST /review/<token>`: the review page of customers without Slack
+        # (bot/review_pages.py); needs the services (database, settings).
+        self.review = None
+        if services is not None:
+            from bot.review_pages import ReviewPages
+
+            self.review = ReviewPages(services, client=app.client)
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
             start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
             return [b"ok\n"]
+        if self.review is not None and (environ.get("PATH_INFO") or "").startswith("/review/"):
+            return self.review(environ, start_response)
         return self.slack(environ, start_response)
 
 
@@ -33,8 +42,8 @@ def create_wsgi():
     from bot.app import build_app
     from bot.config import load_settings
 
-    app, _ = build_app(load_settings())
-    return JourneybotWSGI(app)
+    app, services = build_app(load_settings())
+    return JourneybotWSGI(app, services)
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
