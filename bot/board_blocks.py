@@ -66,7 +66,16 @@ def channel_label(channel: str | None, lang: str) -> str:
     return t(key, lang) if key in CATALOG else escape(channel)
 
 
-def note_line(note: Note, lang: str, *, limit: int = LINE, author: bool = False) -> str:
+def _customer_marks(mark) -> list[str]:
+    """What customers said of a reviewed post-it: ✓ yes, ✎ not quite, ✗ never."""
+    if mark is None:
+        return []
+    return [f"{sign}{n}" for sign, n in (("✓", mark.yes), ("✎", mark.not_quite),
+                                         ("✗", mark.never)) if n]
+
+
+def note_line(note: Note, lang: str, *, limit: int = LINE, author: bool = False,
+              feedback=None) -> str:
     text = escape(plain(note.text, limit).replace("\n", " "))
     extras = []
     if note.kind == "touchpoint" and note.channel:
@@ -75,8 +84,12 @@ def note_line(note: Note, lang: str, *, limit: int = LINE, author: bool = False)
         extras.append(f"{note.score:+d}")
     if note.kind in VOTABLE and note.votes:
         extras.append(f"{note.votes}★")
+    if feedback is not None:
+        extras += _customer_marks(feedback.mark(note.id))
     suffix = f" ({', '.join(extras)})" if extras else ""
     by = " " + t("board.by", lang, user=note.author) if author and note.author else ""
+    if note.origin == "customer":  # customers are never named, nor shown as a mention
+        by = " " + t("feedback.by_customer", lang)
     return f"• {text}{suffix}{by}"
 
 
@@ -86,23 +99,30 @@ def _counts(column, lang: str) -> str:
     return " · ".join(parts) or t("board.empty_stage", lang)
 
 
-def _stage_text(number: int, column, lang: str) -> str:
+def _stage_feeling(column, lang: str, feedback) -> list[str]:
+    score = feedback.marks.stage_scores.get(column.stage.id) if feedback is not None else None
+    return [] if score is None else [t("feedback.stage_feeling", lang, score=f"{score:+.1f}")]
+
+
+def _stage_text(number: int, column, lang: str, feedback=None) -> str:
     lines = [t("board.stage", lang, number=number, name=escape(stage_label(column.stage, lang)),
                counts=_counts(column, lang))]
+    lines += _stage_feeling(column, lang, feedback)
     for kind in KINDS:
         notes = column.notes[kind]
         if not notes:
             continue
         lines.append(f"_{kind_label(kind, lang)}_")
-        lines += [note_line(n, lang) for n in notes[:PER_KIND]]
+        lines += [note_line(n, lang, feedback=feedback) for n in notes[:PER_KIND]]
         if len(notes) > PER_KIND:
             lines.append(t("board.more", lang, n=len(notes) - PER_KIND))
     text = "\n".join(lines)
     return text if len(text) <= MAX_SECTION_TEXT else text[: MAX_SECTION_TEXT - 2] + " …"
 
 
-def board_blocks(board: Board, lang: str) -> list[dict]:
-    """The live board message of a group channel (summarised per stage)."""
+def board_blocks(board: Board, lang: str, feedback=None) -> list[dict]:
+    """The live board message of a group channel (summarised per stage). `feedback`: the
+    customers' answers (workflows.validation.BoardFeedback) once customers review it."""
     group = board.group
     blocks: list[Block] = [
         HeaderBlock(text=plain(t("board.title", lang, number=group.number, focus=focus_text(
@@ -110,9 +130,14 @@ def board_blocks(board: Board, lang: str) -> list[dict]:
         ContextBlock(elements=[MarkdownTextObject(text=t(
             "board.summary", lang, total=board.total, stages=len(board.columns)))]),
     ]
-    room = MAX_MESSAGE_BLOCKS - 4
+    room = MAX_MESSAGE_BLOCKS - 5
     for number, column in enumerate(board.columns[:room], start=1):
-        blocks.append(section(_stage_text(number, column, lang)))
+        blocks.append(section(_stage_text(number, column, lang, feedback)))
+    if feedback is not None:
+        from bot.customer_blocks import coverage_line
+
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=coverage_line(feedback.coverage, lang))]))
     if board.pending:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
             text=t("board.pending", lang, n=board.pending))]))
@@ -128,6 +153,9 @@ def board_blocks(board: Board, lang: str) -> list[dict]:
                       value=value),
         ButtonElement(text=t("board.vote", lang), action_id=Action.VOTE_OPEN.value,
                       value=str(board.workshop.id)),
+        *([ButtonElement(text=t("feedback.button", lang, n=feedback.coverage.proposed),
+                         action_id=Action.FEEDBACK_OPEN.value, value=value)]
+          if feedback is not None else []),
     ]))
     return message(blocks)
 
@@ -171,15 +199,21 @@ def _pager(texts: list[str], page: int, lang: str, action: Action, value: dict) 
     return blocks
 
 
-def full_board_view(board: Board, lang: str, page: int = 1) -> dict:
+def full_board_view(board: Board, lang: str, page: int = 1, feedback=None) -> dict:
     lines: list[str] = []
+    if feedback is not None:
+        from bot.customer_blocks import coverage_line
+
+        lines.append(coverage_line(feedback.coverage, lang))
     for number, column in enumerate(board.columns, start=1):
         lines.append(t("board.stage", lang, number=number,
                        name=escape(stage_label(column.stage, lang)), counts=_counts(column, lang)))
+        lines += _stage_feeling(column, lang, feedback)
         for kind in KINDS:
             if column.notes[kind]:
                 lines.append(f"_{kind_label(kind, lang)}_")
-                lines += [note_line(n, lang, limit=500, author=True) for n in column.notes[kind]]
+                lines += [note_line(n, lang, limit=500, author=True, feedback=feedback)
+                          for n in column.notes[kind]]
         lines.append(" ")
     blocks = _pager(_pack(lines), page, lang, Action.BOARD_PAGE, {"g": board.group.id})
     return modal(callback_id=Callback.BOARD_FULL, title=t("board.full", lang), submit=None,

@@ -8,6 +8,7 @@ from slack_sdk.errors import SlackApiError
 from bot.board_blocks import board_blocks, board_text
 from bot.services import Services
 from workflows.board import board_of
+from workflows.validation import board_feedback
 
 
 def refresh_board(services: Services, client: WebClient, team_id: str, group_id: int) -> None:
@@ -17,9 +18,10 @@ def refresh_board(services: Services, client: WebClient, team_id: str, group_id:
         if group is None or group.channel_id is None:
             return
         board = board_of(uow, group)
+        feedback = board_feedback(uow, group)  # day 2: what customers said of this map
         uow.commit()  # default stages seeded on first view are kept
         lang = board.workshop.language
-        blocks, text = board_blocks(board, lang), board_text(board, lang)
+        blocks, text = board_blocks(board, lang, feedback), board_text(board, lang)
         channel, ts = group.channel_id, group.board_ts
     if ts:
         try:

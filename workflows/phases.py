@@ -230,6 +230,9 @@ _END_HOOKS: Mapping[str, tuple[str, ...]] = {
     "final_maps": ("render_validated_maps", "post_leadership_summary"),
     "follow_up": ("remind_review_map",),
 }
+_REMINDER_HOOKS: Mapping[str, tuple[str, ...]] = {
+    "validation": ("remind_customers",),  # one automatic reminder before validation ends
+}
 _SKIP_HOOKS: Mapping[str, tuple[str, ...]] = {
     "day1_wrapup": ("render_hypothetical_maps", "post_leadership_digest"),
     "final_maps": ("render_validated_maps", "post_leadership_summary"),
@@ -252,6 +255,7 @@ HOOKS: Mapping[str, str] = {
     "remind_review_map": "remind the facilitator to review the map",
     "close_workshop": "mark the workshop closed (App Home, buttons)",
     "reminder": "tell the channel(s) the phase ends soon (time left from Transition.deadline)",
+    "remind_customers": "remind the customers who haven't finished their review",
     "nudge": "nudge groups whose board is still thin for this phase",
 }
 """Every hook code, with what the Slack layer is expected to do."""
@@ -278,7 +282,7 @@ def hooks(phase: str, moment: str) -> tuple[str, ...]:
     if moment == "skip":
         return _SKIP_HOOKS.get(phase, ())
     if moment == "reminder":
-        return ("reminder",) if phase in _BLOCK else ()
+        return ("reminder", *_REMINDER_HOOKS.get(phase, ())) if phase in _BLOCK else ()
     if moment == "nudge":
         return ("nudge",) if phase in _BLOCK and "post" in _allowed_actions(phase) else ()
     if moment == "owner_reminder":

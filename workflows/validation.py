@@ -527,3 +527,50 @@ def progress(uow, workshop_id: int, by: str) -> list[CustomerProgress]:
 def to_remind(uow, workshop_id: int) -> list[Customer]:
     """Customers who have not finished their review."""
     return [c for c in uow.customers.in_workshop(workshop_id) if c.done_at is None]
+
+
+# --- for the Slack side -------------------------------------------------------------------
+
+
+def own_customer(uow, customer_id: int, user_id: str) -> Customer:
+    """The customer entry `customer_id`, if it belongs to the Slack user `user_id` (a forged
+    id, another customer's, or another workspace's: ``Forbidden``, revealing nothing)."""
+    customer = uow.customers.get(customer_id)
+    if customer is None or not customer.user_id or customer.user_id != user_id:
+        raise Forbidden("not_your_map")
+    return customer
+
+
+def only_customer(uow, user_id: str) -> bool:
+    """The user is in workshops of this workspace only as a customer (so every command but
+    status and help is refused: customers only answer, from their invitation)."""
+    roles = {person.role for _workshop, person in uow.workshops.for_user(user_id)}
+    return roles == {Role.CUSTOMER.value}
+
+
+def managed_customer(uow, customer_id: int, by: str) -> Customer:
+    """A customer of a workshop `by` facilitates (for reminders and links)."""
+    customer = uow.customers.get(customer_id)
+    if customer is None:
+        raise NotFound("customer_not_found")
+    require_role(uow, customer.workshop_id, by, Role.FACILITATOR)
+    return customer
+
+
+@dataclass(frozen=True)
+class BoardFeedback:
+    """What the customers said of one group's map, for its board."""
+
+    marks: Marks
+    coverage: Coverage
+
+    def mark(self, post_it_id: int) -> Mark | None:
+        return self.marks.post_its.get(post_it_id)
+
+
+def board_feedback(uow, group: WorkGroup) -> BoardFeedback | None:
+    """None while no customer reviews this map and nothing came from customers."""
+    figures = coverage(uow, group)
+    if not figures.customers and not (figures.proposed + figures.accepted + figures.declined):
+        return None
+    return BoardFeedback(marks(uow, group), figures)

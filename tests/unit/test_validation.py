@@ -269,3 +269,34 @@ def test_links_are_signed_expiring_single_customer_and_revocable(setup):
         with pytest.raises(Forbidden) as refused:
             customer_links.check(customer, claim)
         assert refused.value.code == "link_revoked"
+
+
+def test_the_validation_reminder_also_reminds_customers():
+    from workflows.phases import HOOKS, hooks
+
+    assert hooks("validation", "reminder") == ("reminder", "remind_customers")
+    assert hooks("consolidation", "reminder") == ("reminder",)
+    assert "remind_customers" in HOOKS
+
+
+def test_slack_side_lookups_refuse_other_users_and_non_facilitators(setup):
+    from workflows.validation import board_feedback, managed_customer, only_customer, own_customer
+
+    db, workshop_id, g1, g2, ids = setup
+    uc1, web = register(db, workshop_id, CustomerDraft("Students", user_id="UC1"),
+                        CustomerDraft("Students", name="Ana", email="ana@example.org"))
+    with UnitOfWork(db.sessions, "T1") as uow:
+        assert own_customer(uow, uc1, "UC1").id == uc1
+        for customer_id, user in ((uc1, "UC2"), (web, "UC1"), (99999, "UC1")):
+            with pytest.raises(Forbidden):
+                own_customer(uow, customer_id, user)
+        assert managed_customer(uow, web, "UF").id == web
+        with pytest.raises(Forbidden):
+            managed_customer(uow, web, "UC1")
+        assert only_customer(uow, "UC1") and not only_customer(uow, "U1")
+        assert not only_customer(uow, "nobody")
+        assert board_feedback(uow, uow.board.group(g2)) is None  # no Families customer
+        feedback = board_feedback(uow, uow.board.group(g1))
+        assert feedback.coverage.customers == 2 and feedback.mark(ids[0]) is None
+    with UnitOfWork(db.sessions, "T2") as uow, pytest.raises(Forbidden):
+        own_customer(uow, uc1, "UC1")  # another workspace
