@@ -29,6 +29,7 @@ from bot.background import BackgroundWork
 from bot.board_message import refresh_board
 from bot.board_updates import BoardUpdates, CallBudget
 from bot.config import Settings
+from bot.customer_review import install as install_customer_effects
 from bot.listeners import register
 from bot.maps import install_map_effects
 from bot.schedule_effects import install as install_schedule_effects
@@ -78,5 +79,6 @@ def build_app(settings: Settings, *, db: Database | None = None,
     register(app, services)
     install_schedule_effects(services)  # other hooks: services.phase_effects[code] = effect
     install_map_effects(services)       # end of day 1 / day 2: maps and leadership summary
+    install_customer_effects(services)  # day 2: invite, remind and thank the customers
     services.schedule = Scheduling(services, app.client, scheduler=scheduler).start()
     return app, services

@@ -175,6 +175,9 @@ def new_workshop_view(lang: str, *, timezone: str, today: date, channel_id: str 
         _input("name", t("new.name", lang), PlainTextInputElement(
             placeholder=t("new.name.placeholder", lang), max_length=150)),
         _input("channel", t("new.channel", lang), channel, hint=t("new.channel.hint", lang)),
+        _input("leadership_channel", t("new.leadership_channel", lang),
+               leadership_channel_select(None), hint=t("new.leadership_channel.hint", lang),
+               optional=True),
         _input("language", t("new.language", lang), StaticSelectElement(
             options=languages, initial_option=languages[SUPPORTED_LANGUAGES.index(lang)]),
             hint=t("new.language.hint", lang)),
@@ -204,6 +207,26 @@ def new_workshop_view(lang: str, *, timezone: str, today: date, channel_id: str 
     return modal(callback_id=Callback.NEW_WORKSHOP, title=t("new.title", lang),
                  submit=t("new.submit", lang), close=t("cancel", lang), blocks=blocks,
                  private_metadata=metadata(lang=lang))
+
+
+def leadership_channel_select(current: str | None) -> ConversationSelectElement:
+    """A public or private channel for the leadership summaries (optional)."""
+    return ConversationSelectElement(
+        initial_conversation=current,
+        filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True))
+
+
+def leadership_view(workshop, lang: str) -> dict:
+    """`/journey leadership`: change (or clear) the leadership channel later."""
+    blocks = [
+        section(t("leadership.intro", lang, name=escape(workshop.name))),
+        _input("leadership_channel", t("new.leadership_channel", lang),
+               leadership_channel_select(workshop.leadership_channel_id),
+               hint=t("leadership.hint", lang), optional=True),
+    ]
+    return modal(callback_id=Callback.LEADERSHIP, title=t("leadership.title", lang),
+                 submit=t("save", lang), close=t("cancel", lang), blocks=blocks,
+                 private_metadata=metadata(w=workshop.id, lang=lang))
 
 
 # --- kick-off -------------------------------------------------------------------------------

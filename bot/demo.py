@@ -16,7 +16,9 @@ from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
+from bot.demo_maps import play_final_maps
 from bot.demo_schedule import play_schedule
+from bot.demo_validation import play_validation
 from bot.offline import OfflineSlack
 from bot.transcript import indent, render_blocks, unslack
 
@@ -51,6 +53,7 @@ class Story:
         self.slack = slack
         self.parts: list[str] = []
         self.seen = 0
+        self.extra_files: dict[str, str] = {}  # name → text, saved beside the bot's files
 
     @property
     def names(self) -> dict[str, str]:
@@ -154,6 +157,9 @@ def run_demo(out: Path, *, database_url: str | None = None) -> int:
         story.write(out / "transcript.md")
         summary = summarise(slack)
         summary["files"] = save_files(slack, out / "files")
+        for name, text in story.extra_files.items():
+            (out / "files" / name).write_text(text)
+            summary["files"].append(name)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     print(f"journeybot demo: a workshop with {summary['participants']} participants from "
           f"{len(summary['departments'])} departments, {summary['api_calls']} Web API calls.")
@@ -169,10 +175,9 @@ def save_files(slack: OfflineSlack, folder: Path) -> list[str]:
     saved = []
     for record in slack.sandbox.files.values():
         name = record.get("name") or record.get("title") or record["id"]
-        if name in saved:
-            continue
-        (folder / name).write_bytes(record["content"])
-        saved.append(name)
+        (folder / name).write_bytes(record["content"])  # the latest upload of a name wins
+        if name not in saved:
+            saved.append(name)
     return sorted(saved)
 
 
@@ -184,6 +189,9 @@ def play(slack: OfflineSlack, story: Story) -> None:
         sb.add_user(user_id, name.split()[0].lower(), real_name=name, locale=locale,
                     tz="Europe/Paris")
     channel = sb.add_channel(CHANNEL_NAME, members=[u for u, _, _ in everyone])
+    # The leadership channel, chosen at set-up: the summaries are posted there.
+    leaders = sb.add_channel("direction-parcours-client",
+                             members=[u for u, _, _ in (FACILITATOR, *LEADERSHIP)])
     facilitator = FACILITATOR[0]
     day1 = date.today() + timedelta(days=14)
 
@@ -200,7 +208,8 @@ def play(slack: OfflineSlack, story: Story) -> None:
             "objectives": "Augmenter la satisfaction | CSAT\nRéduire l'abandon de panier "
                           "| taux de conversion\nIdentifier les points de douleur | NPS",
             "customer_types": "Jeunes actifs urbains\nFamilles\nSeniors connectés",
-            "channel_focuses": ["online", "offline", "cross_channel", "omnichannel"]}
+            "channel_focuses": ["online", "offline", "cross_channel", "omnichannel"],
+            "leadership_channel": leaders}
     story.step(facilitator, "fills the form but puts day 2 before day 1, and submits")
     reply = d.submit_view(facilitator, form)
     story.note(f"The modal stays open and shows: {reply.errors}")
@@ -266,6 +275,7 @@ def play(slack: OfflineSlack, story: Story) -> None:
     play_board(slack, story, channel)
     play_schedule(slack, story)
     play_maps(slack, story, channel)
+    play_validation(slack, story)  # day 2: customers review, groups consolidate
 
     story.chapter("9. Where do I stand?")
     story.step(PARTICIPANTS[1][0], "types `/journey`")
@@ -275,6 +285,10 @@ def play(slack: OfflineSlack, story: Story) -> None:
     d.event({"type": "app_home_opened", "user": PARTICIPANTS[0][0], "tab": "home",
              "channel": "D0HOME"})
     story.outcome()
+
+    # Keep this last (after the customers' validation and the consolidation): the end of
+    # day 2 publishes the validated maps, the comparisons, the final summary, then owners.
+    play_final_maps(slack, story)
 
 
 POST_ITS = [  # (kind, stage, text): what a group would put on its board, in French and English
@@ -358,7 +372,8 @@ def play_board(slack: OfflineSlack, story: Story, channel: str) -> None:
     post_it = next(o["value"] for b in view["blocks"] if b.get("block_id") == "post_it"
                    for o in b["element"]["options"] if "mobile" in o["text"]["text"])
     stage = next(o["value"] for b in view["blocks"] if b.get("block_id") == "stage"
-                 for o in b["element"]["options"] if o["text"]["text"] in ("Considération",))
+                 for o in b["element"]["options"]
+                 if o["text"]["text"] in ("Considération", "Consideration"))
     d.submit_view(author, {"post_it": post_it, "stage": stage, "position": "1"})
     story.outcome()
 
@@ -393,7 +408,8 @@ def play_maps(slack: OfflineSlack, story: Story, channel: str) -> None:
                "to its channel and the workshop channel")
     d.command(facilitator, "publish", channel_id=channel)
     story.outcome()
-    story.step(facilitator, "runs `/journey summary`: leadership gets the summary by DM")
+    story.step(facilitator, "runs `/journey summary`: the summary is posted in the "
+               "leadership channel chosen at set-up")
     d.command(facilitator, "summary", channel_id=channel)
     story.outcome()
     story.step(facilitator, "runs `/journey export`: CSV, JSON and the PDF of every map")

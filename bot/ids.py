@@ -19,6 +19,11 @@ class Callback(str, Enum):
     REVIEW = "board.review"
     SETTINGS = "workshop.settings"
     SCHEDULE = "workshop.schedule"
+    LEADERSHIP = "workshop.leadership"
+    OWNERS = "owners.assign"
+    CUSTOMERS = "customers.add"
+    CUSTOMER_REVIEW = "customers.review"
+    CUSTOMER_FEEDBACK = "board.feedback"
 
 
 class Action(str, Enum):
@@ -48,6 +53,17 @@ class Action(str, Enum):
     SCHEDULE_BACK = "schedule.back"
     SCHEDULE_EDIT = "schedule.edit"
     MAPS_RETRY = "maps.retry"
+    OWNERS_OPEN = "owners.open"
+    CUSTOMER_REVIEW = "customers.review"          # Review, in the customer's DM
+    CUSTOMERS_REMIND = "customers.remind"         # one customer (value: customer id)
+    CUSTOMERS_REMIND_ALL = "customers.remind_all"  # value: workshop id
+    CUSTOMERS_INVITE = "customers.invite"         # Send invitations now (workshop id)
+    CUSTOMERS_REVOKE = "customers.revoke"         # a web customer's links stop working
+    CUSTOMERS_NEW_LINK = "customers.new_link"
+    CUSTOMERS_ADD = "customers.add"               # open the add modal from the progress
+    FEEDBACK_OPEN = "board.feedback"              # value: group id
+    FEEDBACK_ACCEPT = "feedback.accept"
+    FEEDBACK_REJECT = "feedback.reject"
 
 
 class Block(str, Enum):

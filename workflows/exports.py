@@ -9,19 +9,34 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from storage.models import Person, Role, Stage
-from workflows.board import KINDS, NewPostIt, Seat, add_post_it, board_of, ensure_stages
+from workflows.board import (
+    KINDS,
+    NewPostIt,
+    Note,
+    Seat,
+    add_post_it,
+    board_of,
+    ensure_stages,
+)
 from workflows.problems import Invalid, NotFound, Problem
 from workflows.quick_add import match_stage
+from workflows.validation import REVIEWED_KINDS, marks
 from workflows.workshops import require_role
 
 FIELDS = ("workshop", "group", "customer_type", "channel_focus", "stage_position", "stage",
           "lane", "position", "text", "channel", "score", "votes", "origin",
-          "validation_status", "author")
+          "validation_status", "review", "owner", "author")
+"""`validation_status`: what customers said on day 2 — for reviewed steps and touchpoints
+"confirmed", "corrected", "rejected" or "not_reviewed"; "new" for a customer's post-it (a
+correction or a missing step; `review` says whether the group accepted it, rejected it or
+has not decided yet: "accepted" / "rejected" / "proposed"); "hypothetical" for the rest.
+`owner`: who carries an opportunity (a Slack user id or a name)."""
 
 
 def export_rows(uow, workshop_id: int, *, by: str | None, stage_name: Callable[[Stage], str]
                 ) -> list[dict]:
-    """One row per visible post-it, in board order. `by=None` is the command line (the
+    """One row per visible post-it, in board order (plus customers' proposals the group
+    has not accepted, see FIELDS). `by=None` is the command line (the
     operator of the server); otherwise the caller must facilitate the workshop."""
     workshop = uow.workshops.get(workshop_id) if by is None else \
         require_role(uow, workshop_id, by, Role.FACILITATOR)
@@ -30,9 +45,19 @@ def export_rows(uow, workshop_id: int, *, by: str | None, stage_name: Callable[[
     rows = []
     for group in uow.groups.groups(workshop_id):
         board = board_of(uow, group)
+        found = marks(uow, group).post_its
+        stored = {p.id: p for p in uow.board.post_its(group.id)}
+
+        # Customer proposals the group has not accepted (yet) are not on the board: they are
+        # exported too, after the board's post-its of their lane, so nothing is lost.
+        undecided = [p for p in stored.values() if p.origin == "customer"
+                     and p.deleted_at is None and p.review in ("proposed", "rejected")]
         for position, column in enumerate(board.columns, start=1):
+            extra = [p for p in undecided if p.stage_id == column.stage.id]
             for kind in KINDS:
-                for n, note in enumerate(column.notes[kind], start=1):
+                notes = column.notes[kind] + [_as_note(p) for p in extra if p.kind == kind]
+                for n, note in enumerate(notes, start=1):
+                    post_it = stored.get(note.id)
                     rows.append({
                         "workshop": workshop.name, "group": group.number,
                         "customer_type": group.customer_type or "",
@@ -42,10 +67,26 @@ def export_rows(uow, workshop_id: int, *, by: str | None, stage_name: Callable[[
                         "channel": note.channel or "",
                         "score": "" if note.score is None else note.score,
                         "votes": note.votes, "origin": note.origin,
-                        "validation_status": "hypothetical",
+                        "validation_status": _status(note, found),
+                        "review": (post_it.review or "") if post_it else "",
+                        "owner": (post_it.owner or "") if post_it else "",
                         "author": "" if workshop.anonymous else (note.author or ""),
                     })
     return rows
+
+
+def _status(note: Note, found: dict) -> str:
+    if note.origin == "customer":
+        return "new"
+    if note.kind in REVIEWED_KINDS:
+        mark = found.get(note.id)
+        return mark.mark if mark and mark.mark else "not_reviewed"
+    return "hypothetical"
+
+
+def _as_note(post_it) -> Note:
+    return Note(post_it.id, post_it.kind, post_it.text, post_it.channel, post_it.score,
+                None, 0, post_it.origin, post_it.status, post_it.version)
 
 
 def to_csv(rows: list[dict]) -> str:

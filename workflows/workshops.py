@@ -43,6 +43,7 @@ class WorkshopDraft:
     departments: tuple[str, ...] = DEFAULT_DEPARTMENTS
     min_group_size: int = 4
     max_group_size: int = 6
+    leadership_channel_id: str | None = None  # None: summaries go to leadership by DM
 
 
 @dataclass
@@ -64,6 +65,7 @@ class WorkshopForm:
     min_group_size: str | None = "4"
     max_group_size: str | None = "6"
     department_aliases: dict[str, str] = field(default_factory=dict)  # label → key
+    leadership_channel_id: str | None = None  # optional
 
     def parse(self) -> WorkshopDraft:
         errors: dict[str, Problem] = {}
@@ -138,6 +140,7 @@ class WorkshopForm:
             timezone=tz_name, day1_start=day1, day2_start=day2, objectives=tuple(objectives),
             customer_types=tuple(customer_types), channel_focuses=tuple(focuses),
             departments=tuple(departments), min_group_size=low, max_group_size=high,
+            leadership_channel_id=self.leadership_channel_id or None,
         )
 
 
@@ -199,6 +202,7 @@ def create_workshop(uow, draft: WorkshopDraft, *, creator: str, creator_locale: 
         customer_types=list(draft.customer_types), channel_focuses=list(draft.channel_focuses),
         departments=list(draft.departments), min_group_size=draft.min_group_size,
         max_group_size=draft.max_group_size, created_by=creator,
+        leadership_channel_id=draft.leadership_channel_id,
     )
     workshop.objectives = [Objective(position=i, text=text, kpi=kpi)
                            for i, (text, kpi) in enumerate(draft.objectives)]
@@ -213,6 +217,15 @@ def get_workshop(uow, workshop_id: int) -> Workshop:
     workshop = uow.workshops.get(workshop_id)
     if workshop is None:  # also for a workshop of another workspace: nothing is revealed
         raise NotFound("workshop_not_found")
+    return workshop
+
+
+def set_leadership_channel(uow, workshop_id: int, by: str, channel_id: str | None
+                           ) -> Workshop:
+    """Where leadership summaries go: a channel, or None (DMs to leadership members).
+    Facilitators only. Caller commits."""
+    workshop = require_role(uow, workshop_id, by, Role.FACILITATOR)
+    workshop.leadership_channel_id = channel_id or None
     return workshop
 
 

@@ -2,10 +2,13 @@
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, events, home, schedule, shortcuts, views
+from bot.listeners import actions, commands, customers, events, home, schedule, shortcuts, views
+from bot.listeners import owners as owners_listeners
 from bot.services import Services
 
 
 def register(app: App, services: Services) -> None:
-    for surface in (commands, views, actions, shortcuts, events, home, schedule):
+    for surface in (commands, views, actions, shortcuts, events, home, schedule,
+                    customers):
         surface.register(app, services)
+    owners_listeners.register(app, services)

@@ -31,6 +31,7 @@ from workflows.board import (
 from workflows.groups import plan_groups, preview
 from workflows.problems import Forbidden, NotFound, WorkshopError
 from workflows.schedule import gate
+from workflows.validation import board_feedback
 from workflows.workshops import get_workshop, require_role, role_of
 
 
@@ -155,7 +156,8 @@ def register_board(app: App, services: Services) -> None:
     def open_full(i: Interaction) -> None:
         with i.uow() as uow:
             group = readable_group(uow, i.user_id, _workshop_id(i))
-            view = full_board_view(board_of(uow, group), i.lang)
+            view = full_board_view(board_of(uow, group), i.lang,
+                                   feedback=board_feedback(uow, group))
         i.client.views_open(trigger_id=i.body["trigger_id"], view=view)
 
     app.action(Action.BOARD_FULL.value)(ack=acknowledge, lazy=[open_full])
@@ -165,7 +167,8 @@ def register_board(app: App, services: Services) -> None:
         target = json.loads(_value(i) or "{}")
         with i.uow() as uow:
             group = readable_group(uow, i.user_id, int(target.get("g", 0)))
-            view = full_board_view(board_of(uow, group), i.lang, int(target.get("page", 1)))
+            view = full_board_view(board_of(uow, group), i.lang, int(target.get("page", 1)),
+                                   feedback=board_feedback(uow, group))
         i.client.views_update(view_id=i.body["view"]["id"], view=view)
 
     app.action(re.compile(r"^board\.page\.(prev|next)$"))(ack=acknowledge, lazy=[page_full])
@@ -276,7 +279,8 @@ def register_board(app: App, services: Services) -> None:
             require_role(uow, workshop_id, i.user_id, Role.FACILITATOR)
         publish_maps(services, i.client, i.team_id, workshop_id,
                      version=target.get("v", "hypothetical"), facilitator=i.user_id,
-                     only=[int(g) for g in target.get("g", [])])
+                     only=[int(g) for g in target.get("g", [])],
+                     views=[str(k) for k in target.get("c", [])])
 
     app.action(Action.MAPS_RETRY.value)(ack=acknowledge, lazy=[retry_maps])
 
@@ -287,6 +291,8 @@ def readable_group(uow, user_id: str, group_id: int):
     if group is None:
         raise NotFound("workshop_not_found")
     role = role_of(uow, group.workshop_id, user_id)
-    if role is None or role == Role.CUSTOMER.value:
+    if role == Role.CUSTOMER.value:  # customers only answer, from their invitation
+        raise Forbidden("customers_only_review")
+    if role is None:
         raise Forbidden("not_allowed")
     return group

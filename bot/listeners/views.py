@@ -86,6 +86,7 @@ def register(app: App, services: Services) -> None:
             min_group_size=values.get("min_group_size"),
             max_group_size=values.get("max_group_size"),
             department_aliases=department_aliases(),
+            leadership_channel_id=values.get("leadership_channel"),
         )
         try:
             draft = form.parse()
