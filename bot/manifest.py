@@ -29,7 +29,8 @@ def build_manifest(request_url: str | None = None) -> dict[str, Any]:
         "command": "/journey",
         "description": "Run a customer-journey-mapping workshop / Animer un atelier parcours client",
         "usage_hint": "[help | new | people | groups | add KIND STAGE: TEXT | board | vote | "
-                      "schedule | next | map | publish | summary | export]",
+                      "schedule | next | customers | map | publish | summary | owners | "
+                      "leadership | export]",
         "should_escape": False,
     }
     interactivity: dict[str, Any] = {"is_enabled": True}
