@@ -254,6 +254,23 @@ def _quick_add_cached(services: Services, body: dict, context: BoltContext, text
     return _reply(post_it, created, snap.stages, snap.lang)
 
 
+def _warm_group(writer, where: tuple, seat: Seat, stages: list, names: dict,
+                schedule) -> None:
+    """After a miss in a group's channel, remember a snapshot for every member of the group
+    (one query): their first quick-add reads nothing either. Safe for the same reason as
+    the caller's own snapshot: every fact is re-checked when the post-it is written."""
+    team, channel_id = where
+    for member in seat.group.members:
+        key = (team, member.user_id, channel_id)
+        if member.id == seat.person.id or key in writer.snapshots:
+            continue
+        theirs = Seat(seat.group, seat.workshop, member)
+        writer.remember(key, _Snapshot(
+            *_detached(theirs, stages), names,
+            language_of(member.locale, seat.workshop.language),
+            seat_facts(seat.group, seat.workshop, member, stages, schedule)))
+
+
 def quick_add(services: Services, body: dict, context: BoltContext, text: str) -> str | None:
     """`/journey add KIND STAGE: TEXT`, stored before the ack; the confirmation is the ack's
     own text (no Web API call). None when the line needs the modal instead.
@@ -295,9 +312,10 @@ def quick_add(services: Services, body: dict, context: BoltContext, text: str) -
                             parsed.score)
             request_key = f"cmd:{body.get('trigger_id')}"
             if not seeding and seat.group.channel_id and seat.group.channel_id == channel_id:
-                facts = seat_facts(seat.group, seat.workshop, seat.person, stages,
-                                   loaded_schedule(uow, seat.workshop.id))
+                schedule = loaded_schedule(uow, seat.workshop.id)
+                facts = seat_facts(seat.group, seat.workshop, seat.person, stages, schedule)
                 snap = _Snapshot(*_detached(seat, stages), names, lang, facts)
+                _warm_group(writer, (team, channel_id), seat, stages, names, schedule)
             else:
                 with services.db.writing():
                     post_it, created = add_post_it(uow, seat, new, request_key=request_key,

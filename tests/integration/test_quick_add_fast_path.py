@@ -218,6 +218,26 @@ def test_a_user_moved_to_another_group_is_seen_by_the_next_quick_add(slack, grou
     assert _stored(slack)[-1].text == "in my new group"
 
 
+def test_one_miss_warms_the_whole_group_and_a_warmed_member_moved_meanwhile_is_refused(
+        slack, groups):
+    channel = next(iter(groups.values()))
+    first, second, third = [u for u, c in groups.items() if c == channel][:3]
+    other = next(c for c in groups.values() if c != channel)
+    _warm(slack, first, channel)
+    team = slack.team_id
+    assert {(team, u, channel) for u in (second, third)} <= set(
+        slack.services.db.post_its.snapshots)
+    reply = _quick(slack, second, channel, "step awareness: warmed by a teammate")
+    assert "Added" in reply.body and _stored(slack)[-1].author_id == second
+    with slack.services.db.sessions() as s:  # moved after the snapshot was taken
+        target = s.scalars(select(WorkGroup.id).where(WorkGroup.channel_id == other)).one()
+        s.execute(update(Person).where(Person.user_id == third).values(group_id=target))
+        s.commit()
+    before = len(_stored(slack))
+    reply = _quick(slack, third, channel, "pain purchase: not my group any more")
+    assert "Added" not in reply.body and len(_stored(slack)) == before
+
+
 def test_stage_changes_are_seen_by_the_next_quick_add(slack, groups):
     user, channel = next(iter(groups.items()))
     _warm(slack, user, channel)
