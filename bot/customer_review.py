@@ -24,7 +24,7 @@ from bot.text import escape
 from storage.models import Customer
 from workflows import customer_links
 from workflows.schedule import facilitators
-from workflows.validation import progress, review_pages, to_remind
+from workflows.validation import claim, progress, review_pages
 from workflows.workshops import get_workshop
 
 log = logging.getLogger(__name__)
@@ -91,21 +91,10 @@ def _dm(client: WebClient, user_id: str, text: str, blocks: list[dict]) -> bool:
         return False
 
 
-def _claim(services: Services, team_id: str, workshop_id: int, *, field: str,
-           ids: list[int] | None, pending_only: bool) -> list[int]:
-    """Mark customers as invited / reminded now and commit; returns their ids."""
+def _claim(services: Services, team_id: str, workshop_id: int, *, reminder: bool,
+           ids: list[int] | None) -> list[int]:
     with services.db.writing(), services.uow(team_id) as uow:
-        chosen = []
-        for customer in (to_remind(uow, workshop_id) if pending_only else
-                         uow.customers.in_workshop(workshop_id)):
-            if ids is not None and customer.id not in ids:
-                continue
-            if field == "invited_at" and customer.invited_at is not None:
-                continue
-            if field == "reminded_at" and customer.invited_at is None:
-                continue  # nobody is reminded of an invitation they never got
-            setattr(customer, field, _now(services))
-            chosen.append(customer.id)
+        chosen = claim(uow, workshop_id, reminder=reminder, now=_now(services), ids=ids)
         uow.commit()
     return chosen
 
@@ -149,16 +138,14 @@ def _deliver(services: Services, client: WebClient, team_id: str, workshop_id: i
 def invite(services: Services, client: WebClient, team_id: str, workshop_id: int, *,
            ids: list[int] | None = None) -> tuple[int, dict[int, str]]:
     """Invite every customer not invited yet (or those of `ids`)."""
-    claimed = _claim(services, team_id, workshop_id, field="invited_at", ids=ids,
-                     pending_only=False)
+    claimed = _claim(services, team_id, workshop_id, reminder=False, ids=ids)
     return _deliver(services, client, team_id, workshop_id, claimed, reminder=False)
 
 
 def remind(services: Services, client: WebClient, team_id: str, workshop_id: int, *,
            ids: list[int] | None = None) -> tuple[int, dict[int, str]]:
     """Remind the invited customers who have not finished (or those of `ids`)."""
-    claimed = _claim(services, team_id, workshop_id, field="reminded_at", ids=ids,
-                     pending_only=True)
+    claimed = _claim(services, team_id, workshop_id, reminder=True, ids=ids)
     return _deliver(services, client, team_id, workshop_id, claimed, reminder=True)
 
 

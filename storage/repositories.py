@@ -351,11 +351,6 @@ class CustomerRepository:
         return self.session.scalars(self._customers().where(
             Customer.workshop_id == workshop_id, Customer.user_id == user_id)).first()
 
-    def for_user(self, user_id: str) -> list[Customer]:
-        """Every customer entry of a Slack user in this workspace, newest workshop first."""
-        return list(self.session.scalars(self._customers().where(Customer.user_id == user_id)
-                                         .order_by(Customer.workshop_id.desc())))
-
     def in_workshop(self, workshop_id: int) -> list[Customer]:
         return list(self.session.scalars(self._customers().where(
             Customer.workshop_id == workshop_id).order_by(Customer.id)))

@@ -195,6 +195,12 @@ class ReviewPage:
         return self.index == self.total - 1
 
     @property
+    def answered(self) -> bool:
+        """The customer has said something on this page."""
+        return (any(i.verdict for i in self.items) or bool(self.missing)
+                or self.feeling is not None)
+
+    @property
     def asks_stage(self) -> bool:
         """The stage questions (missing, feeling) are asked on its last part."""
         return self.part == self.parts
@@ -243,11 +249,7 @@ def resume_at(uow, customer: Customer) -> int:
     """Where a customer who comes back starts: the first page with nothing answered (the
     first page when they have answered everything or nothing)."""
     pages = review_pages(uow, customer)
-    for page in pages:
-        answered = any(i.verdict for i in page.items) or page.missing or page.feeling is not None
-        if not answered:
-            return page.index
-    return 0
+    return next((page.index for page in pages if not page.answered), 0)
 
 
 @dataclass(frozen=True)
@@ -368,17 +370,6 @@ def save_page(uow, customer: Customer, index: int, answers: PageAnswers,
 # --- links and Slack customers --------------------------------------------------------------
 
 
-def customer_of_user(uow, user_id: str, workshop_id: int | None = None) -> Customer:
-    """The Slack user's customer entry (in `workshop_id`, or their newest one)."""
-    if workshop_id is not None:
-        customer = uow.customers.of_user(workshop_id, user_id)
-    else:
-        customer = next(iter(uow.customers.for_user(user_id)), None)
-    if customer is None:
-        raise Forbidden("not_a_customer")
-    return customer
-
-
 def customer_by_id(uow, customer_id: int) -> Customer:
     customer = uow.customers.get(customer_id)
     if customer is None:
@@ -484,9 +475,10 @@ class Coverage:
         return self.items - self.confirmed - self.corrected - self.rejected
 
 
-def coverage(uow, group: WorkGroup) -> Coverage:
+def coverage(uow, group: WorkGroup, found: Marks | None = None) -> Coverage:
+    """`found`: the group's marks when the caller already has them."""
     reviewed = _reviewed(uow, group)
-    found = marks(uow, group).post_its
+    found = (found or marks(uow, group)).post_its
     tally = Counter(found[p.id].mark for p in reviewed if p.id in found)
     customers = customers_for(uow, group)
     answering = {a.customer_id for a in uow.customers.group_answers(group.id)}
@@ -518,15 +510,28 @@ def progress(uow, workshop_id: int, by: str) -> list[CustomerProgress]:
     rows = []
     for customer in uow.customers.in_workshop(workshop_id):
         pages = review_pages(uow, customer)
-        answered = sum(1 for p in pages if any(i.verdict for i in p.items) or p.missing
-                       or p.feeling is not None)
-        rows.append(CustomerProgress(customer, answered, len(pages)))
+        rows.append(CustomerProgress(customer, sum(p.answered for p in pages), len(pages)))
     return rows
 
 
-def to_remind(uow, workshop_id: int) -> list[Customer]:
-    """Customers who have not finished their review."""
-    return [c for c in uow.customers.in_workshop(workshop_id) if c.done_at is None]
+def claim(uow, workshop_id: int, *, reminder: bool, now: datetime,
+          ids: list[int] | None = None) -> list[int]:
+    """Mark customers invited (those never invited) or reminded (those invited who have not
+    finished: nobody is reminded of an invitation they never got) as of `now`, and return
+    their ids; `ids` narrows the choice. The caller commits before sending anything, so a
+    double click or a retried job reaches each customer once."""
+    chosen = []
+    for customer in uow.customers.in_workshop(workshop_id):
+        if ids is not None and customer.id not in ids:
+            continue
+        if reminder and customer.invited_at is not None and customer.done_at is None:
+            customer.reminded_at = now
+        elif not reminder and customer.invited_at is None:
+            customer.invited_at = now
+        else:
+            continue
+        chosen.append(customer.id)
+    return chosen
 
 
 # --- for the Slack side -------------------------------------------------------------------
@@ -570,7 +575,8 @@ class BoardFeedback:
 
 def board_feedback(uow, group: WorkGroup) -> BoardFeedback | None:
     """None while no customer reviews this map and nothing came from customers."""
-    figures = coverage(uow, group)
+    found = marks(uow, group)
+    figures = coverage(uow, group, found)
     if not figures.customers and not (figures.proposed + figures.accepted + figures.declined):
         return None
-    return BoardFeedback(marks(uow, group), figures)
+    return BoardFeedback(found, figures)
