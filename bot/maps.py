@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
@@ -37,6 +36,7 @@ from bot.text import escape, plain
 from workflows.board import KINDS
 from workflows.exports import export_rows, to_csv, to_json
 from workflows.owners import is_slack_user, owned_by
+from workflows.publication import comparison_views, lowest_stage, mark_counts
 from workflows.summary import summarise
 from workflows.workshops import get_workshop
 
@@ -96,13 +96,6 @@ def _upload(client: WebClient, **kwargs) -> None:
             time.sleep(0.2 * 2 ** attempt)
 
 
-DAY2_PHASES = ("validation", "consolidation", "final_maps", "follow_up", "done")
-
-
-def default_version(uow, workshop_id: int) -> str:
-    """The map to publish now: validated once day 2 has started, else hypothetical."""
-    row = uow.schedule.get(workshop_id)
-    return "validated" if row is not None and row.phase in DAY2_PHASES else "hypothetical"
 
 
 @dataclass(frozen=True)
@@ -112,38 +105,6 @@ class _Group:
     channel: str
     customer_type: str | None
     channel_focus: str | None
-
-
-def comparison_views(groups: list[_Group]) -> list[str]:
-    """The comparison views of a validated publication, as keys: "compare:<group>" per
-    group, "side:<group>,<group>…" per customer type with two groups or more, "overlay"
-    (every group) when there are two groups or more."""
-    keys = [f"compare:{g.id}" for g in groups]
-    by_type: dict[str, list[int]] = {}
-    for g in groups:
-        if g.customer_type:
-            by_type.setdefault(g.customer_type.strip().casefold(), []).append(g.id)
-    keys += ["side:" + ",".join(map(str, ids)) for ids in by_type.values() if len(ids) >= 2]
-    if len(groups) >= 2:
-        keys.append("overlay")
-    return keys
-
-
-def _marks(the_map, kinds=("step", "touchpoint")) -> Counter:
-    return Counter(n.mark or "unreviewed" for s in the_map.stages for n in s.notes
-                   if n.kind in kinds)
-
-
-def _lowest_stage(the_map) -> tuple[str, float] | None:
-    means = []
-    for stage in the_map.stages:
-        scores = [n.score for n in stage.notes if n.kind == "emotion" and n.score is not None]
-        if scores:
-            means.append((sum(scores) / len(scores), stage.name))
-    if not means:
-        return None
-    mean, name = min(means)
-    return name, mean
 
 
 def publish_maps(services: Services, client: WebClient, team_id: str, workshop_id: int, *,
@@ -254,7 +215,7 @@ def _comparison(key: str, groups: dict[int, _Group], the_map, labels, lang: str,
         group = groups[int(rest)]
         hypothetical, validated = the_map(group.id, "hypothetical"), the_map(group.id,
                                                                              "validated")
-        counts = _marks(validated)
+        counts = mark_counts(validated)
         title = t("maps.comparison_posted", lang, number=group.number,
                   focus=focus_text(group.customer_type, group.channel_focus, lang))
         alt = t("maps.alt.comparison", lang, number=group.number,
@@ -288,7 +249,7 @@ def _comparison(key: str, groups: dict[int, _Group], the_map, labels, lang: str,
         drawn = [(g, the_map(g.id, "validated")) for g in ordered]
         lows = []
         for g, m in drawn:
-            low = _lowest_stage(m)
+            low = lowest_stage(m)
             if low:
                 lows.append(t("maps.alt.overlay_lowest", lang, number=g.number, stage=low[0],
                               score=f"{low[1]:+.1f}"))

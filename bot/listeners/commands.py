@@ -23,7 +23,6 @@ from bot.listeners.customers import open_customers
 from bot.listeners.owners import open_leadership, open_owners
 from bot.listeners.schedule import advance, open_schedule
 from bot.maps import (
-    default_version,
     export_workshop,
     group_map,
     map_labels,
@@ -37,6 +36,7 @@ from storage.models import Person, Role, Stage, WorkGroup, Workshop
 from workflows.board import NewPostIt, Seat, add_post_it, board_of, ensure_stages, seat_for
 from workflows.groups import preview
 from workflows.problems import Forbidden, Invalid, WorkshopError
+from workflows.publication import default_version
 from workflows.quick_add import QuickAdd, parse
 from workflows.schedule import gate
 from workflows.validation import board_feedback, only_customer
