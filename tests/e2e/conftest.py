@@ -65,6 +65,21 @@ def join(slack: OfflineSlack, user_id: str, department: str) -> None:
     slack.settle()
 
 
+def confirmed_groups(slack: OfflineSlack, *, people: int = 8) -> dict[str, str]:
+    """A workshop whose `people` participants (4 departments) joined and were put in
+    confirmed groups by the facilitator; returns {participant: their group channel}.
+    (The workshop must exist: `create_workshop` first.)"""
+    for user_id, department in add_people(slack, people, DEPARTMENTS[:4]):
+        join(slack, user_id, department)
+    slack.driver.command(FACILITATOR, "groups", channel_id=slack.channel)
+    slack.settle()
+    slack.driver.submit_view(FACILITATOR, {})
+    slack.settle()
+    channels = [c for c in slack.sandbox.channels.values()
+                if c.get("is_private") and not c.get("is_im")]
+    return {m: c["id"] for c in channels for m in c["members"] if m.startswith("UP")}
+
+
 def visible_text(message: dict) -> str:
     parts = [message.get("text") or ""]
     for block in message.get("blocks") or []:

@@ -15,9 +15,9 @@ import pytest
 
 from storage.models import PhaseTransition, WorkshopSchedule
 from tests.e2e.conftest import (
-    DEPARTMENTS,
     FACILITATOR,
     add_people,
+    confirmed_groups,
     create_workshop,
     join,
     visible_text,
@@ -86,15 +86,7 @@ def announcements(slack, channel: str | None = None) -> list[str]:
 def groups(slack):
     """A workshop in 10 days with 8 participants in two confirmed groups: {user: channel}."""
     create_workshop(slack)
-    for user_id, department in add_people(slack, 8, DEPARTMENTS[:4]):
-        join(slack, user_id, department)
-    slack.driver.command(FACILITATOR, "groups", channel_id=slack.channel)
-    slack.settle()
-    slack.driver.submit_view(FACILITATOR, {})
-    slack.settle()
-    channels = [c for c in slack.sandbox.channels.values()
-                if c.get("is_private") and not c.get("is_im")]
-    return {m: c["id"] for c in channels for m in c["members"] if m.startswith("UP")}
+    return confirmed_groups(slack)
 
 
 def start(slack) -> None:

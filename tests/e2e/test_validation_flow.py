@@ -15,11 +15,9 @@ import pytest
 
 from storage.models import Customer, CustomerAnswer, PostIt, WorkGroup, WorkshopSchedule
 from tests.e2e.conftest import (
-    DEPARTMENTS,
     FACILITATOR,
-    add_people,
+    confirmed_groups,
     create_workshop,
-    join,
     visible_text,
 )
 from workflows.phases import Run
@@ -143,12 +141,7 @@ def day2(slack):
     touchpoint in purchase; 3 Slack customers of type T (UC3 in French) and a web customer
     are registered; the workshop is in the validation phase. Returns a dict of facts."""
     create_workshop(slack)
-    for user_id, department in add_people(slack, 8, DEPARTMENTS[:4]):
-        join(slack, user_id, department)
-    slack.driver.command(FACILITATOR, "groups", channel_id=slack.channel)
-    slack.settle()
-    slack.driver.submit_view(FACILITATOR, {})
-    slack.settle()
+    confirmed_groups(slack)
     for user, locale in CUSTOMERS.items():
         slack.sandbox.add_user(user, user.lower(), real_name=f"Customer {user}", locale=locale)
     with slack.services.db.sessions() as session:

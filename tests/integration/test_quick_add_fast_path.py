@@ -19,7 +19,11 @@ from bot.offline import OfflineSlack
 from storage import Database
 from storage.fast_post_its import Stale, seat_facts
 from storage.models import Person, PostIt, Stage, WorkGroup, Workshop, WorkshopSchedule
-from tests.e2e.conftest import DEPARTMENTS, FACILITATOR, add_people, create_workshop, join
+from tests.e2e.conftest import (
+    FACILITATOR,
+    confirmed_groups,
+    create_workshop,
+)
 
 TEAM = "T1"
 
@@ -171,15 +175,7 @@ def slack(tmp_path):
 @pytest.fixture
 def groups(slack):
     create_workshop(slack)
-    for user_id, department in add_people(slack, 8, DEPARTMENTS[:4]):
-        join(slack, user_id, department)
-    slack.driver.command(FACILITATOR, "groups", channel_id=slack.channel)
-    slack.settle()
-    slack.driver.submit_view(FACILITATOR, {})
-    slack.settle()
-    channels = [c for c in slack.sandbox.channels.values()
-                if c.get("is_private") and not c.get("is_im")]
-    return {m: c["id"] for c in channels for m in c["members"] if m.startswith("UP")}
+    return confirmed_groups(slack)
 
 
 def _quick(slack, user, channel, text):
