@@ -271,19 +271,22 @@ def _warm_group(writer, where: tuple, seat: Seat, stages: list, names: dict,
             seat_facts(seat.group, seat.workshop, member, stages, schedule)))
 
 
-def quick_add(services: Services, body: dict, context: BoltContext, text: str) -> str | None:
+def quick_add(services: Services, body: dict, context: BoltContext, text: str, *,
+              direct: bool = False) -> str | None:
     """`/journey add KIND STAGE: TEXT`, stored before the ack; the confirmation is the ack's
     own text (no Web API call). None when the line needs the modal instead.
 
     A burst of quick-adds from the same people in their group channels reads nothing: the
     seat, stages and phase gate read by the caller's previous quick-add are kept per process
     (`Database.post_its.snapshots`) and re-checked against the database when the post-it is
-    written, in the same transaction (see `storage/fast_post_its.py`)."""
+    written, in the same transaction (see `storage/fast_post_its.py`). `direct`: write
+    through the unit of work under the write lock, without snapshots (after a snapshot
+    turned out stale twice in a row, so a board that keeps changing cannot loop)."""
     team = context.team_id or body.get("team_id")
     channel_id = body.get("channel_id")
     writer = services.db.post_its
     key = (team, context.user_id, channel_id)
-    snap = writer.snapshots.get(key)
+    snap = None if direct else writer.snapshots.get(key)
     if snap is not None:
         try:
             return _quick_add_cached(services, body, context, text, snap)
@@ -311,7 +314,8 @@ def quick_add(services: Services, body: dict, context: BoltContext, text: str) -
             new = NewPostIt(parsed.kind, parsed.stage_id, parsed.text, parsed.channel,
                             parsed.score)
             request_key = f"cmd:{body.get('trigger_id')}"
-            if not seeding and seat.group.channel_id and seat.group.channel_id == channel_id:
+            if not (seeding or direct) and seat.group.channel_id \
+                    and seat.group.channel_id == channel_id:
                 schedule = loaded_schedule(uow, seat.workshop.id)
                 facts = seat_facts(seat.group, seat.workshop, seat.person, stages, schedule)
                 snap = _Snapshot(*_detached(seat, stages), names, lang, facts)
@@ -336,7 +340,7 @@ def quick_add(services: Services, body: dict, context: BoltContext, text: str) -
     except Invalid as invalid:
         return _problems(invalid, lang)
     except Stale:
-        return quick_add(services, body, context, text)  # changed under us: read again
+        return quick_add(services, body, context, text, direct=True)  # changed under us
     except WorkshopError as error:
         return t(f"error.{error.code}", lang, **error.problem.params)
     writer.remember(key, snap)
