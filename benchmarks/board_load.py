@@ -12,6 +12,7 @@ sandbox with Slack's rate tiers on and the product's real board timings (2 s per
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import re
 import statistics
@@ -122,6 +123,7 @@ def main() -> None:
         expected = Counter(channel for _, channel, _ in jobs)
         slack.sandbox.reset_calls()
         slack.sandbox.set_rate_limits(True)
+        gc.freeze()  # see run_load
         elapsed, latencies, failures = run_load(slack.driver, jobs, args.threads)
         last = time.perf_counter()
         complete_after = None
@@ -147,6 +149,8 @@ def main() -> None:
         bare.command("/journey")(lambda ack: ack())
         server = HttpServer(JourneybotWSGI(bare)).start()
         driver = SlackDriver(f"{server.url}/slack/events", "bare-secret", sandbox)
+        gc.collect()
+        gc.freeze()
         b_elapsed, b_latencies, b_failures = run_load(driver, jobs, args.threads)
         server.stop()
     theirs = {"throughput": total / b_elapsed, "p50": statistics.median(b_latencies),

@@ -6,7 +6,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.board_blocks import board_blocks, board_text
+from bot.seat_memory import remember_group
 from bot.services import Services
+from storage.fast_post_its import loaded_schedule
 from workflows.board import board_of
 from workflows.validation import board_feedback
 
@@ -18,8 +20,12 @@ def refresh_board(services: Services, client: WebClient, team_id: str, group_id:
         if group is None or group.channel_id is None:
             return
         board = board_of(uow, group)
-        feedback = board_feedback(uow, group)  # day 2: what customers said of this map
+        feedback = board_feedback(uow, group, board.post_its)  # day 2: what customers said of this map
         uow.commit()  # default stages seeded on first view are kept
+        # The group's first quick-adds then read nothing (see bot/seat_memory.py).
+        remember_group(services.db.post_its, team_id, group, board.workshop,
+                       [column.stage for column in board.columns],
+                       loaded_schedule(uow, board.workshop.id))
         lang = board.workshop.language
         blocks, text = board_blocks(board, lang, feedback), board_text(board, lang)
         channel, ts = group.channel_id, group.board_ts

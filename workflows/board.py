@@ -397,6 +397,7 @@ class Board:
     workshop: Workshop
     columns: list[Column]
     pending: int          # anonymous mode: post-its awaiting the facilitator's review
+    post_its: tuple = field(default=(), repr=False)  # all of the group's, as read
 
     @property
     def total(self) -> int:
@@ -404,7 +405,7 @@ class Board:
 
 
 def board_of(uow, group: WorkGroup, *, include_pending: bool = False) -> Board:
-    workshop = uow.workshops.get(group.workshop_id)
+    workshop = uow.workshops.get_plain(group.workshop_id)
     stages = ensure_stages(uow, group)
     post_its = uow.board.post_its(group.id)
     votes = uow.board.votes_on([p.id for p in post_its])
@@ -424,4 +425,4 @@ def board_of(uow, group: WorkGroup, *, include_pending: bool = False) -> Board:
             notes[kind].sort(key=lambda n: -n.votes)
         columns.append(Column(stage, notes))
     pending = sum(1 for p in post_its if p.status == "pending")
-    return Board(group, workshop, columns, pending)
+    return Board(group, workshop, columns, pending, tuple(post_its))

@@ -573,8 +573,13 @@ class BoardFeedback:
         return self.marks.post_its.get(post_it_id)
 
 
-def board_feedback(uow, group: WorkGroup) -> BoardFeedback | None:
-    """None while no customer reviews this map and nothing came from customers."""
+def board_feedback(uow, group: WorkGroup, post_its: list[PostIt] | None = None
+                   ) -> BoardFeedback | None:
+    """None while no customer reviews this map and nothing came from customers.
+    `post_its`: the group's post-its when the caller already has them (the board does)."""
+    if post_its is not None and not any(p.origin == "customer" for p in post_its) \
+            and not uow.customers.in_workshop(group.workshop_id):
+        return None  # day 1, or no customer invited: one query, not five
     found = marks(uow, group)
     figures = coverage(uow, group, found)
     if not figures.customers and not (figures.proposed + figures.accepted + figures.declined):

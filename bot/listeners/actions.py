@@ -156,8 +156,9 @@ def register_board(app: App, services: Services) -> None:
     def open_full(i: Interaction) -> None:
         with i.uow() as uow:
             group = readable_group(uow, i.user_id, _workshop_id(i))
-            view = full_board_view(board_of(uow, group), i.lang,
-                                   feedback=board_feedback(uow, group))
+            board = board_of(uow, group)
+            view = full_board_view(board, i.lang,
+                                   feedback=board_feedback(uow, group, board.post_its))
         i.client.views_open(trigger_id=i.body["trigger_id"], view=view)
 
     app.action(Action.BOARD_FULL.value)(ack=acknowledge, lazy=[open_full])
@@ -167,8 +168,9 @@ def register_board(app: App, services: Services) -> None:
         target = json.loads(_value(i) or "{}")
         with i.uow() as uow:
             group = readable_group(uow, i.user_id, int(target.get("g", 0)))
-            view = full_board_view(board_of(uow, group), i.lang, int(target.get("page", 1)),
-                                   feedback=board_feedback(uow, group))
+            board = board_of(uow, group)
+            view = full_board_view(board, i.lang, int(target.get("page", 1)),
+                                   feedback=board_feedback(uow, group, board.post_its))
         i.client.views_update(view_id=i.body["view"]["id"], view=view)
 
     app.action(re.compile(r"^board\.page\.(prev|next)$"))(ack=acknowledge, lazy=[page_full])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
@@ -29,11 +27,12 @@ from bot.maps import (
     post_summary,
     publish_maps,
 )
+from bot.seat_memory import SeatSnapshot, remember_group, snapshot
 from bot.services import Services
 from bot.text import escape, plain
-from storage.fast_post_its import SeatFacts, Stale, loaded_schedule, seat_facts
-from storage.models import Person, Role, Stage, WorkGroup, Workshop
-from workflows.board import NewPostIt, Seat, add_post_it, board_of, ensure_stages, seat_for
+from storage.fast_post_its import Stale, loaded_schedule
+from storage.models import Role
+from workflows.board import NewPostIt, add_post_it, board_of, ensure_stages, seat_for
 from workflows.groups import preview
 from workflows.problems import Forbidden, Invalid, WorkshopError
 from workflows.publication import default_version
@@ -91,8 +90,9 @@ def open_add(i: Interaction, rest: str) -> None:
 def open_full_board(i: Interaction, _rest: str) -> None:
     with i.uow() as uow:
         seat = seat_for(uow, i.user_id, i.channel_id)
-        view = full_board_view(board_of(uow, seat.group), i.lang,
-                               feedback=board_feedback(uow, seat.group))
+        board = board_of(uow, seat.group)
+        view = full_board_view(board, i.lang,
+                               feedback=board_feedback(uow, seat.group, board.post_its))
     i.client.views_open(trigger_id=i.body["trigger_id"], view=view)
 
 
@@ -196,30 +196,6 @@ SUBCOMMANDS = {
 }
 
 
-@dataclass(frozen=True)
-class _Snapshot:
-    """What the last quick-add of this caller in this channel read (see `quick_add`)."""
-
-    seat: Seat
-    stages: list
-    names: dict
-    lang: str
-    facts: SeatFacts
-
-
-def _detached(seat: Seat, stages: list) -> tuple[Seat, list]:
-    """Plain copies of what the hot path reads (the unit of work's rollback expires the
-    originals), never attached to a session, read-only."""
-    g, w, p = seat.group, seat.workshop, seat.person
-    copy = Seat(WorkGroup(id=g.id, workshop_id=g.workshop_id, number=g.number,
-                          channel_id=g.channel_id),
-                Workshop(id=w.id, team_id=w.team_id, language=w.language, anonymous=w.anonymous),
-                Person(id=p.id, workshop_id=p.workshop_id, user_id=p.user_id, role=p.role,
-                       group_id=p.group_id, locale=p.locale))
-    return copy, [Stage(id=s.id, group_id=s.group_id, position=s.position, key=s.key,
-                        name=s.name) for s in stages]
-
-
 def _reply(post_it, created: bool, stages, lang: str) -> str:
     stage = next(s for s in stages if s.id == post_it.stage_id)
     return t("add.done" if created else "add.duplicate", lang,
@@ -234,7 +210,7 @@ def _prefill(context: BoltContext, parsed) -> None:
 
 
 def _quick_add_cached(services: Services, body: dict, context: BoltContext, text: str,
-                      snap: _Snapshot) -> str | None:
+                      snap: SeatSnapshot) -> str | None:
     """The hot path: no reads at all. The snapshot's facts are re-checked by the writer in
     the transaction that stores the post-it (`storage.fast_post_its`); `Stale` if they
     changed, and for anything but a stored post-it (a line not understood, a validation
@@ -252,23 +228,6 @@ def _quick_add_cached(services: Services, body: dict, context: BoltContext, text
         raise Stale("refused") from refused
     context["board"] = snap.seat.group.id
     return _reply(post_it, created, snap.stages, snap.lang)
-
-
-def _warm_group(writer, where: tuple, seat: Seat, stages: list, names: dict,
-                schedule) -> None:
-    """After a miss in a group's channel, remember a snapshot for every member of the group
-    (one query): their first quick-add reads nothing either. Safe for the same reason as
-    the caller's own snapshot: every fact is re-checked when the post-it is written."""
-    team, channel_id = where
-    for member in seat.group.members:
-        key = (team, member.user_id, channel_id)
-        if member.id == seat.person.id or key in writer.snapshots:
-            continue
-        theirs = Seat(seat.group, seat.workshop, member)
-        writer.remember(key, _Snapshot(
-            *_detached(theirs, stages), names,
-            language_of(member.locale, seat.workshop.language),
-            seat_facts(seat.group, seat.workshop, member, stages, schedule)))
 
 
 def quick_add(services: Services, body: dict, context: BoltContext, text: str, *,
@@ -317,9 +276,9 @@ def quick_add(services: Services, body: dict, context: BoltContext, text: str, *
             if not (seeding or direct) and seat.group.channel_id \
                     and seat.group.channel_id == channel_id:
                 schedule = loaded_schedule(uow, seat.workshop.id)
-                facts = seat_facts(seat.group, seat.workshop, seat.person, stages, schedule)
-                snap = _Snapshot(*_detached(seat, stages), names, lang, facts)
-                _warm_group(writer, (team, channel_id), seat, stages, names, schedule)
+                snap = snapshot(seat, stages, schedule, names)
+                remember_group(writer, team, seat.group, seat.workshop, stages, schedule,
+                               skip=seat.person)
             else:
                 with services.db.writing():
                     post_it, created = add_post_it(uow, seat, new, request_key=request_key,

@@ -286,3 +286,22 @@ def test_a_retried_quick_add_is_stored_once_on_the_fast_path(slack, groups):
     slack.settle()
     assert "Added" in first.body and again.status == 200
     assert [p.text for p in _stored(slack)].count("once") == 1
+
+
+def test_a_confirmed_group_is_remembered_so_its_first_quick_add_reads_nothing(
+        slack, groups, monkeypatch):
+    """Posting the group's board at confirmation remembers every member's seat: the first
+    burst of a workshop does not start with one database read per group (the old p99)."""
+    team = slack.team_id
+    assert {(team, u, c) for u, c in groups.items()} <= set(
+        slack.services.db.post_its.snapshots)
+    import bot.listeners.commands as commands
+
+    def no_reads(*_args, **_kwargs):
+        raise AssertionError("the seat was read again")
+
+    monkeypatch.setattr(commands, "seat_for", no_reads)
+    user, channel = next(iter(groups.items()))
+    reply = _quick(slack, user, channel, "pain purchase: first of the day")
+    assert "Added" in reply.body, reply.body
+    assert _stored(slack)[-1].author_id == user
