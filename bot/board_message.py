@@ -20,15 +20,15 @@ def refresh_board(services: Services, client: WebClient, team_id: str, group_id:
         if group is None or group.channel_id is None:
             return
         board = board_of(uow, group)
-        feedback = board_feedback(uow, group, board.post_its)  # day 2: what customers said of this map
-        uow.commit()  # default stages seeded on first view are kept
-        # The group's first quick-adds then read nothing (see bot/seat_memory.py).
-        remember_group(services.db.post_its, team_id, group, board.workshop,
-                       [column.stage for column in board.columns],
-                       loaded_schedule(uow, board.workshop.id))
+        feedback = board_feedback(uow, group, board.post_its)  # day 2: what customers said
         lang = board.workshop.language
         blocks, text = board_blocks(board, lang, feedback), board_text(board, lang)
         channel, ts = group.channel_id, group.board_ts
+        if not ts:  # the group's first quick-adds then read nothing (bot/seat_memory.py)
+            remember_group(services.db.post_its, team_id, group, board.workshop,
+                           [column.stage for column in board.columns],
+                           loaded_schedule(uow, board.workshop.id))
+        uow.commit()  # default stages seeded on first view are kept (last: nothing reloads)
     if ts:
         try:
             client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)

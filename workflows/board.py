@@ -412,15 +412,19 @@ def board_of(uow, group: WorkGroup, *, include_pending: bool = False) -> Board:
     shown = [p for p in post_its if (p.status == "visible" or
              (include_pending and p.status == "pending"))
              and p.review in (None, "accepted")]  # customer proposals: once accepted
+    cells: dict[int, dict[str, list[Note]]] = {s.id: {kind: [] for kind in KINDS}
+                                               for s in stages}
+    anonymous = workshop.anonymous
+    for p in shown:  # one pass: each post-it into its stage's cell, in board order
+        cell = cells.get(p.stage_id)
+        if cell is not None:
+            cell[p.kind].append(Note(
+                p.id, p.kind, p.text, p.channel, p.score,
+                None if anonymous else p.author_id, votes.get(p.id, 0), p.origin,
+                p.status, p.version))
     columns = []
     for stage in stages:
-        notes: dict[str, list[Note]] = {kind: [] for kind in KINDS}
-        for p in shown:
-            if p.stage_id == stage.id:
-                notes[p.kind].append(Note(
-                    p.id, p.kind, p.text, p.channel, p.score,
-                    None if workshop.anonymous else p.author_id, votes.get(p.id, 0), p.origin,
-                    p.status, p.version))
+        notes = cells[stage.id]
         for kind in VOTABLE:
             notes[kind].sort(key=lambda n: -n.votes)
         columns.append(Column(stage, notes))

@@ -137,6 +137,30 @@ def test_a_stale_snapshot_is_refused_across_processes(two, change):
     assert mine.post_its.add(_post_it(ids, stage, "b"), fresh)[1]
 
 
+def test_verified_facts_are_read_again_once_any_other_connection_commits(two):
+    """SQLite: a burst from one writer reads the seats once; a commit by any other
+    connection (this process's own sessions included) makes the next batch read them
+    again, and a change in it is refused. PostgreSQL reads them every batch."""
+    mine, _ = two
+    ids = _seed(mine)
+    facts, stage = _facts(mine, ids)
+    for n in range(3):
+        assert mine.post_its.add(_post_it(ids, stage, f"a{n}"), facts)[1]
+    sqlite = mine.url.startswith("sqlite")
+    assert mine.post_its.checks == (1 if sqlite else 3)
+    with mine.sessions() as s:  # unrelated: read again, still fine
+        s.execute(update(WorkGroup).where(WorkGroup.id == ids["g2"]).values(board_ts="1.2"))
+        s.commit()
+    assert mine.post_its.add(_post_it(ids, stage, "b"), facts)[1]
+    assert mine.post_its.checks == (2 if sqlite else 4)
+    with mine.sessions() as s:  # the same process, another connection: moved
+        s.execute(update(Person).values(group_id=ids["g2"]))
+        s.commit()
+    with pytest.raises(Stale):
+        mine.post_its.add(_post_it(ids, stage, "c"), facts)
+    assert _count(mine) == 4
+
+
 def test_a_stale_row_in_a_batch_fails_alone(two):
     db, _ = two
     ids = _seed(db)
