@@ -5,15 +5,16 @@ lock for its own transaction (look up the request key, insert, commit). Each of 
 steps releases and re-takes the GIL, so with a dozen request threads the lock holder
 waited for the GIL between steps and the lock became the bottleneck (≈ 6 ms held per
 post-it). Here the first request to reach the lock writes every post-it queued meanwhile
-in one transaction — one request-key lookup, one multi-row INSERT … RETURNING, one commit —
+in one transaction — the seat check, one multi-row INSERT … RETURNING, one commit —
 and the others, finding their post-it already committed, return at once. Nothing is
 acknowledged before its post-it is committed.
 
-De-duplication is unchanged: a post-it whose `(group_id, request_key)` is already stored
-(or appears twice in the same batch) is not inserted again; the stored one is returned with
-`created=False`. If the batch fails (e.g. another process stored the same request key
-between our lookup and our insert), it is rolled back and every post-it of it is written on
-its own, so one bad row never loses the others.
+De-duplication: a post-it whose `(group_id, request_key)` is already stored is not inserted
+again (the unique constraint refuses it; the batch is then written one by one, each row
+looking its key up) and the stored one is returned with `created=False`; the same key twice
+in one batch is caught before the insert. If the batch fails for any other reason, it is
+rolled back and every post-it of it is written on its own, so one bad row never loses the
+others.
 """
 
 from __future__ import annotations
@@ -194,7 +195,11 @@ class PostItWriter:
         try:
             try:
                 with self._transaction() as conn:
-                    results = self._insert(conn, batch)
+                    # Request keys are not looked up first: the unique constraint on
+                    # (group, request key) refuses a replay, and the batch is then written
+                    # one by one, each looking its key up (a replay is rare; a query in
+                    # every batch of a burst is not).
+                    results = self._insert(conn, batch, look_up=False)
                 for job, result in zip(batch, results, strict=True):
                     if isinstance(result, Stale):
                         job.error = result
@@ -202,6 +207,9 @@ class PostItWriter:
                         job.result = result
                 self.batches += 1
                 self.written += len(batch)
+            except IntegrityError:
+                for job in batch:  # a request key already stored: its post-it answers
+                    self._write_one(job)
             except Exception:
                 if len(batch) == 1:
                     raise
@@ -287,9 +295,11 @@ class PostItWriter:
                 self._verified.add(e)
         return stale
 
-    def _insert(self, conn, jobs: list[_Job]) -> list[tuple[PostIt, bool] | Stale]:
+    def _insert(self, conn, jobs: list[_Job], *, look_up: bool = True
+                ) -> list[tuple[PostIt, bool] | Stale]:
         stale = self._stale(conn, jobs)
-        existing = self._existing(conn, [j for n, j in enumerate(jobs) if n not in stale])
+        existing = self._existing(conn, [j for n, j in enumerate(jobs) if n not in stale]) \
+            if look_up else {}
         results: list[Any] = [None] * len(jobs)
         fresh: list[int] = []
         first_of: dict[tuple[int, str], int] = {}
