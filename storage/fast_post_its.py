@@ -25,13 +25,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from storage.models import Person, PostIt, Stage, WorkGroup, Workshop, WorkshopSchedule
 
 _TABLE = PostIt.__table__
-_COLUMNS = [c.name for c in _TABLE.columns]
+_COLUMNS = [c.name for c in _TABLE.columns if c.name != "id"]
+_DEFAULTS = [(c.name, c.default) for c in _TABLE.columns
+             if c.default is not None and c.name != "id"]
 # Built once: a batch runs them with lists bound (expanding IN), so SQLAlchemy neither
 # rebuilds nor re-keys them on the hot path.
 _SEATS = (select(WorkGroup.id, Person.user_id, WorkGroup.channel_id, WorkGroup.workshop_id,
@@ -49,6 +51,8 @@ _STAGES = (select(Stage.group_id, Stage.id, Stage.position, Stage.key, Stage.nam
 _EXISTING = select(_TABLE).where(_TABLE.c.group_id.in_(bindparam("groups", expanding=True)),
                                  _TABLE.c.request_key.in_(bindparam("keys", expanding=True)))
 _INSERT = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
+_PLAIN_INSERT = insert(_TABLE)
+_LAST_ID = select(func.max(_TABLE.c.id))
 
 
 class Stale(Exception):
@@ -97,11 +101,12 @@ class _Job:
     result: tuple[PostIt, bool] | None = None
     error: BaseException | None = field(default=None)
 
+    defaulted: tuple[str, ...] = ()  # columns the writer filled with their default
+
     def stored(self, new_id: int) -> PostIt:
         """The caller's (transient) post-it, completed with what was stored."""
-        for name, value in self.row.items():
-            if getattr(self.post_it, name, None) is None and value is not None:
-                setattr(self.post_it, name, value)
+        for name in self.defaulted:
+            setattr(self.post_it, name, self.row[name])
         self.post_it.id = new_id
         return self.post_it
 
@@ -143,13 +148,13 @@ class PostItWriter:
         stored post-it and whether it was created (False: its request key was already
         used, and the earlier post-it is returned). `Stale` if `expect` no longer holds
         (nothing written)."""
-        row = {name: getattr(post_it, name, None) for name in _COLUMNS if name != "id"}
-        for column in _TABLE.columns:  # Python-side defaults, as the ORM would apply them
-            if row.get(column.name) is None and column.default is not None \
-                    and column.name != "id":
-                default = column.default
-                row[column.name] = default.arg(None) if default.is_callable else default.arg
-        job = _Job(row, post_it, expect)
+        row = {name: getattr(post_it, name, None) for name in _COLUMNS}
+        defaulted = []
+        for name, default in _DEFAULTS:  # Python-side defaults, as the ORM would apply them
+            if row[name] is None:
+                row[name] = default.arg(None) if default.is_callable else default.arg
+                defaulted.append(name)
+        job = _Job(row, post_it, expect, defaulted=tuple(defaulted))
         with self._queue_lock:
             self._queue.append(job)
         with self._lock:
@@ -295,6 +300,19 @@ class PostItWriter:
                 self._verified.add(e)
         return stale
 
+    def _insert_rows(self, conn, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert the rows, returning their ids in the same order."""
+        if not self._sqlite:
+            return list(conn.execute(_INSERT, rows).scalars().all())
+        # SQLite gives a new row the largest id + 1 and the batch holds the write lock
+        # (BEGIN IMMEDIATE): the next ids are known without RETURNING, which SQLAlchemy
+        # can only order on SQLite by inserting one row per statement.
+        last = conn.execute(_LAST_ID).scalar() or 0
+        ids = list(range(last + 1, last + 1 + len(rows)))
+        conn.execute(_PLAIN_INSERT, [{**row, "id": new_id}
+                                     for row, new_id in zip(rows, ids, strict=True)])
+        return ids
+
     def _insert(self, conn, jobs: list[_Job], *, look_up: bool = True
                 ) -> list[tuple[PostIt, bool] | Stale]:
         stale = self._stale(conn, jobs)
@@ -316,7 +334,7 @@ class PostItWriter:
                     first_of[key] = n
                 fresh.append(n)
         if fresh:
-            ids = conn.execute(_INSERT, [jobs[n].row for n in fresh]).scalars().all()
+            ids = self._insert_rows(conn, [jobs[n].row for n in fresh])
             for n, new_id in zip(fresh, ids, strict=True):
                 results[n] = (jobs[n].stored(new_id), True)
         for n, result in enumerate(results):
