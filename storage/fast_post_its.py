@@ -19,18 +19,22 @@ others.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from storage.models import Person, PostIt, Stage, WorkGroup, Workshop, WorkshopSchedule
 
 _TABLE = PostIt.__table__
+# A stored request key refused by the unique constraint: through SQLAlchemy, or from the
+# SQLite driver's cursor (the SQLite hot path inserts through it).
+_INTEGRITY = (IntegrityError, sqlite3.IntegrityError)
 _COLUMNS = [c.name for c in _TABLE.columns if c.name != "id"]
 _DEFAULTS = [(c.name, c.default) for c in _TABLE.columns
              if c.default is not None and c.name != "id"]
@@ -51,8 +55,9 @@ _STAGES = (select(Stage.group_id, Stage.id, Stage.position, Stage.key, Stage.nam
 _EXISTING = select(_TABLE).where(_TABLE.c.group_id.in_(bindparam("groups", expanding=True)),
                                  _TABLE.c.request_key.in_(bindparam("keys", expanding=True)))
 _INSERT = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
-_PLAIN_INSERT = insert(_TABLE)
-_LAST_ID = select(func.max(_TABLE.c.id))
+# SQLite: what changed since the last batch, and the largest id, in one statement.
+_SQLITE_STATE = (f"SELECT data_version, (SELECT max(id) FROM {_TABLE.name}) "
+                 "FROM pragma_data_version")
 
 
 class Stale(Exception):
@@ -134,6 +139,14 @@ class PostItWriter:
         self._sqlite = engine.dialect.name == "sqlite"
         self._verified: set[SeatFacts] = set()
         self._verified_at: int | None = None
+        self._last_id: int | None = None
+        if self._sqlite:
+            self._converters = [
+                (name, _TABLE.c[name].type.dialect_impl(engine.dialect)
+                 .bind_processor(engine.dialect)) for name in _COLUMNS]
+            self._sqlite_insert = (
+                f"INSERT INTO {_TABLE.name} (id, {', '.join(_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})")
         # Hot-path snapshots (the caller's seat, stages, language) keyed by the caller's own
         # key; only ever used together with `expect=` facts, re-checked at write time.
         self.snapshots: dict[Any, Any] = {}
@@ -182,7 +195,7 @@ class PostItWriter:
                 if self._sqlite:
                     # Take SQLite's write lock now, not at the INSERT: nobody can commit
                     # between the checks below and the insert.
-                    self._conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    self._raw(self._conn).execute("BEGIN IMMEDIATE")
                 yield self._conn
         except BaseException:
             if self._conn.invalidated:  # the connection broke: a fresh one next time
@@ -212,7 +225,7 @@ class PostItWriter:
                         job.result = result
                 self.batches += 1
                 self.written += len(batch)
-            except IntegrityError:
+            except _INTEGRITY:
                 for job in batch:  # a request key already stored: its post-it answers
                     self._write_one(job)
             except Exception:
@@ -238,7 +251,7 @@ class PostItWriter:
             job.result = result
             self.batches += 1
             self.written += 1
-        except IntegrityError as error:
+        except _INTEGRITY as error:
             # Another process stored the same request key after our lookup: its post-it
             # is the answer. Anything else (a vanished group or stage) is a real error.
             existing = None
@@ -273,7 +286,7 @@ class PostItWriter:
         where only this writer writes, a batch then reads one pragma instead of every
         seat and stage of its groups."""
         if self._sqlite:
-            version = conn.exec_driver_sql("PRAGMA data_version").scalar()
+            version, self._last_id = self._raw(conn).execute(_SQLITE_STATE).fetchone()
             if version != self._verified_at or len(self._verified) > 50_000:
                 self._verified.clear()
                 self._verified_at = version
@@ -305,13 +318,23 @@ class PostItWriter:
         if not self._sqlite:
             return list(conn.execute(_INSERT, rows).scalars().all())
         # SQLite gives a new row the largest id + 1 and the batch holds the write lock
-        # (BEGIN IMMEDIATE): the next ids are known without RETURNING, which SQLAlchemy
-        # can only order on SQLite by inserting one row per statement.
-        last = conn.execute(_LAST_ID).scalar() or 0
+        # (BEGIN IMMEDIATE): the next ids are known without RETURNING (which SQLAlchemy
+        # can only order on SQLite by inserting one row per statement). The largest id was
+        # read with data_version by `_stale`, in this transaction. One executemany on the
+        # driver's cursor, values converted by the columns' own SQLAlchemy types.
+        last = self._last_id or 0
         ids = list(range(last + 1, last + 1 + len(rows)))
-        conn.execute(_PLAIN_INSERT, [{**row, "id": new_id}
-                                     for row, new_id in zip(rows, ids, strict=True)])
+        self._raw(conn).executemany(self._sqlite_insert, [
+            (new_id, *(convert(row[name]) if convert else row[name]
+                       for name, convert in self._converters))
+            for row, new_id in zip(rows, ids, strict=True)])
+        self._last_id = ids[-1] if ids else last
         return ids
+
+    @staticmethod
+    def _raw(conn):
+        """The driver's own connection under `conn` (same transaction)."""
+        return conn.connection.dbapi_connection
 
     def _insert(self, conn, jobs: list[_Job], *, look_up: bool = True
                 ) -> list[tuple[PostIt, bool] | Stale]:

@@ -137,6 +137,30 @@ def test_a_stale_snapshot_is_refused_across_processes(two, change):
     assert mine.post_its.add(_post_it(ids, stage, "b"), fresh)[1]
 
 
+def test_the_writer_stores_values_as_the_orm_does(two):
+    """The SQLite hot path inserts through the driver's cursor: every column must be
+    stored in the same form as an ORM insert (dates as SQLAlchemy writes them, ...)."""
+    db, _ = two
+    ids = _seed(db)
+    facts, stage = _facts(db, ids)
+    written, _ = db.post_its.add(_post_it(ids, stage, "fast", "fast"), facts)
+    with db.sessions() as s:
+        s.add(_post_it(ids, stage, "orm", "orm"))
+        s.commit()
+    with db.engine.connect() as conn:
+        rows = {r.request_key: r._asdict() for r in conn.execute(select(PostIt.__table__))}
+    fast, orm = rows["fast"], rows["orm"]
+    assert fast["id"] == written.id
+    for column in fast:
+        assert type(fast[column]) is type(orm[column]), column
+    with db.engine.connect() as conn:  # as the driver sees them, e.g. the date's text
+        raw = {r[0]: r[1:] for r in conn.exec_driver_sql(
+            "SELECT request_key, created_at, status, origin FROM post_it")}
+    assert [type(v) for v in raw["fast"]] == [type(v) for v in raw["orm"]]
+    if db.url.startswith("sqlite"):
+        assert len(raw["fast"][0]) == len(raw["orm"][0])  # same text form of the date
+
+
 def test_verified_facts_are_read_again_once_any_other_connection_commits(two):
     """SQLite: a burst from one writer reads the seats once; a commit by any other
     connection (this process's own sessions included) makes the next batch read them
