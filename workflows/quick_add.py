@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 KIND_ALIASES = {
     "step": ["step", "steps", "etape", "etapes", "stage step"],
@@ -40,6 +41,7 @@ CHANNEL_ALIASES = {
 _SCORE = re.compile(r"^([+-]?[0-2])$")
 
 
+@lru_cache(maxsize=4096)  # stage and kind names come back on every quick-add
 def fold(text: str) -> str:
     """Lowercase, accents removed, spaces collapsed."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
