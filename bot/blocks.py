@@ -49,6 +49,20 @@ def message(blocks: Sequence[Block]) -> list[dict]:
     return [b.to_dict() for b in blocks]
 
 
+def pack_sections(lines: list[str]) -> list[str]:
+    """Pack lines into section texts of at most 3000 characters (a longer line is cut)."""
+    texts, current = [], ""
+    for line in lines:
+        line = line[:MAX_SECTION_TEXT]
+        if current and len(current) + len(line) + 1 > MAX_SECTION_TEXT:
+            texts.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        texts.append(current)
+    return texts
+
+
 def section(text: str) -> SectionBlock:
     if len(text) > MAX_SECTION_TEXT:
         text = text[: MAX_SECTION_TEXT - 1] + "…"

@@ -31,6 +31,7 @@ from bot.blocks import (
     message,
     metadata,
     modal,
+    pack_sections,
     section,
 )
 from bot.group_blocks import focus_text
@@ -166,20 +167,6 @@ def board_text(board: Board, lang: str) -> str:
         t("board.summary", lang, total=board.total, stages=len(board.columns))
 
 
-def _pack(lines: list[str]) -> list[str]:
-    """Pack lines into section texts of at most 3000 characters."""
-    texts, current = [], ""
-    for line in lines:
-        line = line[:MAX_SECTION_TEXT]
-        if current and len(current) + len(line) + 1 > MAX_SECTION_TEXT:
-            texts.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        texts.append(current)
-    return texts
-
-
 def _pager(texts: list[str], page: int, lang: str, action: Action, value: dict) -> list[Block]:
     pages = max(1, -(-len(texts) // PAGE_SECTIONS))
     page = max(1, min(page, pages))
@@ -215,7 +202,7 @@ def full_board_view(board: Board, lang: str, page: int = 1, feedback=None) -> di
                 lines += [note_line(n, lang, limit=500, author=True, feedback=feedback)
                           for n in column.notes[kind]]
         lines.append(" ")
-    blocks = _pager(_pack(lines), page, lang, Action.BOARD_PAGE, {"g": board.group.id})
+    blocks = _pager(pack_sections(lines), page, lang, Action.BOARD_PAGE, {"g": board.group.id})
     return modal(callback_id=Callback.BOARD_FULL, title=t("board.full", lang), submit=None,
                  close=t("close", lang), blocks=blocks,
                  private_metadata=metadata(g=board.group.id, lang=lang))

@@ -35,6 +35,7 @@ from bot.blocks import (
     message,
     metadata,
     modal,
+    pack_sections,
     section,
 )
 from bot.board_blocks import channel_label, kind_label, stage_label
@@ -180,14 +181,7 @@ def map_sections(pages: list[ReviewPage], lang: str, room: int) -> list[SectionB
             if items:
                 lines.append(f"_{kind_label(kind, lang)}_")
                 lines += [_item_line(i, lang) for i in items]
-    texts, current = [], ""
-    for line in lines:
-        if current and len(current) + len(line) + 1 > MAX_SECTION_TEXT:
-            texts.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        texts.append(current)
+    texts = pack_sections(lines)
     if len(texts) > room:
         texts = texts[:room]
         texts[-1] = texts[-1][: MAX_SECTION_TEXT - 2] + " …"

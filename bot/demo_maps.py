@@ -10,12 +10,12 @@ the facilitator's **Next** button from wherever it stands to the end of the fina
 
 from __future__ import annotations
 
+from bot.demo_schedule import NEXT, button
 from bot.offline import OfflineSlack
 from bot.schedule_blocks import phase_label
 from storage.models import Role
 from workflows.schedule import run_of
 
-NEXT = "schedule.next"
 BEFORE_FINAL = ("day1_wrapup", "validation", "consolidation")
 
 
@@ -29,7 +29,7 @@ def play_final_maps(slack: OfflineSlack, story) -> None:
 
     def announcement() -> dict | None:
         for message in reversed(sb.messages(channel)):
-            if _button(message, NEXT):
+            if button(message, NEXT):
                 return {**message, "channel": channel}
         return None
 
@@ -58,7 +58,7 @@ def play_final_maps(slack: OfflineSlack, story) -> None:
         d.command(facilitator, "summary", channel_id=channel)
         story.outcome()
 
-    asked = next((m for m in reversed(sb.dms(facilitator)) if _button(m, "owners.open")), None)
+    asked = next((m for m in reversed(sb.dms(facilitator)) if button(m, "owners.open")), None)
     story.step(facilitator, "clicks **Désigner les responsables** (assign owners) and gives "
                "the three most voted opportunities an owner: two colleagues and a team "
                "outside Slack")
@@ -121,10 +121,3 @@ def _workshop(slack: OfflineSlack) -> tuple[int, str, str, dict[str, list[str]]]
                   for g in uow.groups.groups(workshop.id) if g.channel_id}
         return workshop.id, workshop.created_by, workshop.channel_id, groups
 
-
-def _button(message: dict, action_id: str) -> dict | None:
-    for block in message.get("blocks") or []:
-        for element in block.get("elements") or []:
-            if element.get("action_id") == action_id:
-                return element
-    return None

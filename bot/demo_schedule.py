@@ -43,7 +43,7 @@ def play_schedule(slack: OfflineSlack, story) -> None:
     clock = services.clock if isinstance(services.clock, DemoClock) else DemoClock()
     services.clock = clock
     agenda = _agenda(slack)
-    workshop_id, _phase = read_control(_button(agenda, NEXT)["value"])
+    workshop_id, _phase = read_control(button(agenda, NEXT)["value"])
     with services.uow(slack.team_id) as uow:
         workshop = get_workshop(uow, workshop_id)
         facilitator, channel = workshop.created_by, workshop.channel_id
@@ -52,7 +52,7 @@ def play_schedule(slack: OfflineSlack, story) -> None:
         participants = [p.user_id for p in workshop.people if p.role == Role.PARTICIPANT.value]
 
     def announcement() -> dict:
-        message = next(m for m in reversed(sb.messages(channel)) if _button(m, NEXT))
+        message = next(m for m in reversed(sb.messages(channel)) if button(m, NEXT))
         return {**message, "channel": channel}
 
     def run():
@@ -125,12 +125,13 @@ def _agenda(slack: OfflineSlack) -> dict:
         if not channel.get("is_im"):
             continue
         for message in slack.sandbox.messages(channel_id):
-            if _button(message, NEXT):
+            if button(message, NEXT):
                 return {**message, "channel": channel_id}
     raise LookupError("no agenda with a Start now button: was the workshop created?")
 
 
-def _button(message: dict, action_id: str) -> dict | None:
+def button(message: dict, action_id: str) -> dict | None:
+    """The element of `message` with this action_id, if any."""
     for block in message.get("blocks") or []:
         for element in block.get("elements") or []:
             if element.get("action_id") == action_id:

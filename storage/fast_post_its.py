@@ -139,7 +139,6 @@ class PostItWriter:
         self._sqlite = engine.dialect.name == "sqlite"
         self._verified: set[SeatFacts] = set()
         self._verified_at: int | None = None
-        self._last_id: int | None = None
         if self._sqlite:
             self._converters = [
                 (name, _TABLE.c[name].type.dialect_impl(engine.dialect)
@@ -276,6 +275,16 @@ class PostItWriter:
         return {(r["group_id"], r["request_key"]): _post_it(dict(r)) for r in rows
                 if (r["group_id"], r["request_key"]) in keys}
 
+    def _read_state(self, conn) -> int:
+        """SQLite: forget the verified facts if another connection committed since they
+        were checked (`PRAGMA data_version`), and return the largest post-it id (one
+        SELECT, in the batch's transaction)."""
+        version, last_id = self._raw(conn).execute(_SQLITE_STATE).fetchone()
+        if version != self._verified_at or len(self._verified) > 50_000:
+            self._verified.clear()
+            self._verified_at = version
+        return last_id or 0
+
     def _stale(self, conn, jobs: list[_Job]) -> set[int]:
         """Indexes of the jobs whose `expect` facts no longer hold (2 queries a batch).
 
@@ -285,11 +294,6 @@ class PostItWriter:
         IMMEDIATE), so nothing can change between this check and the insert. In a burst,
         where only this writer writes, a batch then reads one pragma instead of every
         seat and stage of its groups."""
-        if self._sqlite:
-            version, self._last_id = self._raw(conn).execute(_SQLITE_STATE).fetchone()
-            if version != self._verified_at or len(self._verified) > 50_000:
-                self._verified.clear()
-                self._verified_at = version
         checked = [(n, j.expect) for n, j in enumerate(jobs)
                    if j.expect is not None and j.expect not in self._verified]
         if not checked:
@@ -313,22 +317,20 @@ class PostItWriter:
                 self._verified.add(e)
         return stale
 
-    def _insert_rows(self, conn, rows: list[dict[str, Any]]) -> list[int]:
-        """Insert the rows, returning their ids in the same order."""
+    def _insert_rows(self, conn, rows: list[dict[str, Any]], last_id: int) -> list[int]:
+        """Insert the rows, returning their ids in the same order (`last_id`: SQLite's
+        largest id, read in this transaction)."""
         if not self._sqlite:
             return list(conn.execute(_INSERT, rows).scalars().all())
         # SQLite gives a new row the largest id + 1 and the batch holds the write lock
         # (BEGIN IMMEDIATE): the next ids are known without RETURNING (which SQLAlchemy
-        # can only order on SQLite by inserting one row per statement). The largest id was
-        # read with data_version by `_stale`, in this transaction. One executemany on the
-        # driver's cursor, values converted by the columns' own SQLAlchemy types.
-        last = self._last_id or 0
-        ids = list(range(last + 1, last + 1 + len(rows)))
+        # can only order on SQLite by inserting one row per statement). One executemany on
+        # the driver's cursor, values converted by the columns' own SQLAlchemy types.
+        ids = list(range(last_id + 1, last_id + 1 + len(rows)))
         self._raw(conn).executemany(self._sqlite_insert, [
             (new_id, *(convert(row[name]) if convert else row[name]
                        for name, convert in self._converters))
             for row, new_id in zip(rows, ids, strict=True)])
-        self._last_id = ids[-1] if ids else last
         return ids
 
     @staticmethod
@@ -338,6 +340,7 @@ class PostItWriter:
 
     def _insert(self, conn, jobs: list[_Job], *, look_up: bool = True
                 ) -> list[tuple[PostIt, bool] | Stale]:
+        last_id = self._read_state(conn) if self._sqlite else 0
         stale = self._stale(conn, jobs)
         existing = self._existing(conn, [j for n, j in enumerate(jobs) if n not in stale]) \
             if look_up else {}
@@ -357,7 +360,7 @@ class PostItWriter:
                     first_of[key] = n
                 fresh.append(n)
         if fresh:
-            ids = self._insert_rows(conn, [jobs[n].row for n in fresh])
+            ids = self._insert_rows(conn, [jobs[n].row for n in fresh], last_id)
             for n, new_id in zip(fresh, ids, strict=True):
                 results[n] = (jobs[n].stored(new_id), True)
         for n, result in enumerate(results):
