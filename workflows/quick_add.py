@@ -63,14 +63,30 @@ class QuickAdd:
                     and needs.get(self.kind, True))
 
 
-def _longest_prefix(words: list[str], aliases: Mapping[str, list[str]]) -> tuple[str | None, int]:
-    best: tuple[str | None, int] = (None, 0)
+def _alias_index(aliases: Mapping[str, list[str]]) -> dict[str, list[tuple[tuple[str, ...], str]]]:
+    """Aliases by their first word, longest first: a prefix is found in one lookup."""
+    index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
     for key, names in aliases.items():
         for name in names:
-            size = len(name.split())
-            if size > best[1] and words[:size] == name.split():
-                best = (key, size)
-    return best
+            words = tuple(name.split())
+            index.setdefault(words[0], []).append((words, key))
+    for candidates in index.values():
+        candidates.sort(key=lambda c: -len(c[0]))
+    return index
+
+
+_INDEXES: dict[int, dict[str, list[tuple[tuple[str, ...], str]]]] = {}
+
+
+def _longest_prefix(words: list[str], aliases: Mapping[str, list[str]]) -> tuple[str | None, int]:
+    """The alias key the words start with (the longest alias wins) and its length in words."""
+    index = _INDEXES.get(id(aliases))
+    if index is None:
+        index = _INDEXES[id(aliases)] = _alias_index(aliases)
+    for names, key in index.get(words[0], ()) if words else ():
+        if tuple(words[:len(names)]) == names:
+            return key, len(names)
+    return None, 0
 
 
 def _find_channel(words: list[str]) -> tuple[str | None, list[str]]:
@@ -116,11 +132,11 @@ def parse(text: str, stage_names: Mapping[int, Sequence[str]]) -> QuickAdd:
     kind, size = _longest_prefix(words, KIND_ALIASES)
     rest = words[size:]
     score = None
-    for word in list(rest):
-        if _SCORE.match(word):
-            score = int(word)
-            rest.remove(word)
-            break
+    if kind == "emotion":  # `KIND STAGE [SCORE]`: the last score-like word (a stage may be "2")
+        for n in range(len(rest) - 1, -1, -1):
+            if _SCORE.match(rest[n]):
+                score = int(rest.pop(n))
+                break
     channel = None
     if kind == "touchpoint":
         channel, rest = _find_channel(rest)

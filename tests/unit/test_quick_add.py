@@ -22,6 +22,7 @@ STAGES = {
     ("kpi retension: churn", "kpi", 14, "churn"),          # typo
     ("idea advoc: referral programme", "opportunity", 15, "referral programme"),  # prefix
     ("step 3: pays", "step", 13, "pays"),                   # stage number
+    ("opp 2: comparateur", "opportunity", 12, "comparateur"),  # a number 0-2 is a stage too
 ])
 def test_kinds_and_stages(text, kind, stage, body):
     result = parse(text, STAGES)
@@ -35,6 +36,8 @@ def test_touchpoint_channel_and_emotion_score():
                                                            "checkout page")
     emotion = parse("emotion purchase -2: furious about fees", STAGES)
     assert (emotion.score, emotion.text) == (-2, "furious about fees")
+    emotion = parse("emotion 2 -1: unsure", STAGES)  # stage number, then score
+    assert (emotion.stage_id, emotion.score, emotion.text) == (12, -1, "unsure")
     emotion = parse("émotion achat: +1 rassuré par le suivi", STAGES)
     assert (emotion.score, emotion.text, emotion.complete) == (1, "rassuré par le suivi", True)
 
