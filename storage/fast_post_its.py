@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select
@@ -97,28 +98,36 @@ def seat_facts(group, workshop, person, stages, schedule) -> SeatFacts:
         schedule.version if schedule is not None else None)
 
 
+def _held_lock() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass
 class _Job:
     row: dict[str, Any]
-    post_it: PostIt
     expect: SeatFacts | None = None
     done: bool = False
     result: tuple[PostIt, bool] | None = None
     error: BaseException | None = field(default=None)
-
-    defaulted: tuple[str, ...] = ()  # columns the writer filled with their default
+    # Released (by the request writing the batch) when this job is done or must lead.
+    wake: Any = field(default_factory=_held_lock)
 
     def stored(self, new_id: int) -> PostIt:
-        """The caller's (transient) post-it, completed with what was stored."""
-        for name in self.defaulted:
-            setattr(self.post_it, name, self.row[name])
-        self.post_it.id = new_id
-        return self.post_it
+        """The post-it as stored."""
+        return _post_it({**self.row, "id": new_id})
+
+
+_new_post_it = PostIt._sa_class_manager.new_instance
 
 
 def _post_it(values: dict[str, Any]) -> PostIt:
-    """A detached PostIt carrying the stored values (not attached to any session)."""
-    return PostIt(**values)
+    """A detached PostIt carrying the stored values (not attached to any session), built
+    without the ORM's per-attribute events: a tenth of `PostIt(**values)`."""
+    post_it = _new_post_it()
+    post_it.__dict__.update(values)
+    return post_it
 
 
 class PostItWriter:
@@ -130,6 +139,7 @@ class PostItWriter:
         self._lock = lock or threading.Lock()
         self._queue: list[_Job] = []
         self._queue_lock = threading.Lock()
+        self._leading = False  # a request is writing a batch (see `add`)
         self._conn: Connection | None = None
         self.batches = 0  # statistics, for benchmarks and tests
         self.written = 0
@@ -139,6 +149,10 @@ class PostItWriter:
         self._sqlite = engine.dialect.name == "sqlite"
         self._verified: set[SeatFacts] = set()
         self._verified_at: int | None = None
+        # SQLite: the largest post-it id as this writer last stored or read it (None: read
+        # it again), for the one-statement batch (`_write_unchanged`).
+        self._last_id: int | None = None
+        self.unchanged = 0  # batches written by that one statement (statistics)
         if self._sqlite:
             self._converters = [
                 (name, _TABLE.c[name].type.dialect_impl(engine.dialect)
@@ -155,29 +169,51 @@ class PostItWriter:
             self.snapshots.clear()
         self.snapshots[key] = snapshot
 
-    def add(self, post_it: PostIt, expect: SeatFacts | None = None) -> tuple[PostIt, bool]:
-        """Store a new (transient) post-it, committed before this returns; returns the
-        stored post-it and whether it was created (False: its request key was already
+    def add(self, values: Mapping[str, Any], expect: SeatFacts | None = None
+            ) -> tuple[PostIt, bool]:
+        """Store a new post-it (its column values), committed before this returns; returns
+        the stored post-it and whether it was created (False: its request key was already
         used, and the earlier post-it is returned). `Stale` if `expect` no longer holds
-        (nothing written)."""
-        row = {name: getattr(post_it, name, None) for name in _COLUMNS}
-        defaulted = []
+        (nothing written). Values, not a PostIt: building an ORM instance and reading it
+        back cost more than the rest of a request's own work."""
+        row = {name: values.get(name) for name in _COLUMNS}
         for name, default in _DEFAULTS:  # Python-side defaults, as the ORM would apply them
             if row[name] is None:
                 row[name] = default.arg(None) if default.is_callable else default.arg
-                defaulted.append(name)
-        job = _Job(row, post_it, expect, defaulted=tuple(defaulted))
+        job = _Job(row, expect)
         with self._queue_lock:
             self._queue.append(job)
-        with self._lock:
-            if not job.done:
-                with self._queue_lock:
-                    batch, self._queue = self._queue, []
-                self._write(batch)
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            # Another request is writing: it writes this post-it in its next batch, or
+            # hands this request the lead. Each waiter is woken on its own (not one after
+            # the other through a lock, where every wake-up waits for the GIL in turn).
+            job.wake.acquire()
+        if not job.done:
+            self._lead(job)
         if job.error is not None:
             raise job.error
         assert job.result is not None
         return job.result
+
+    def _lead(self, job: _Job) -> None:
+        """Write everything queued (this request's post-it included), wake its requests,
+        then hand the lead to the first request queued meanwhile, if any."""
+        with self._queue_lock:
+            batch, self._queue = self._queue, []
+        try:
+            with self._lock:
+                self._write(batch)
+        finally:
+            for other in batch:
+                if other is not job:
+                    other.wake.release()
+            with self._queue_lock:
+                following = self._queue[0] if self._queue else None
+                self._leading = following is not None
+            if following is not None:
+                following.wake.release()
 
     # --- under the lock --------------------------------------------------------------------
 
@@ -186,21 +222,32 @@ class PostItWriter:
         """A transaction on the writer's own connection. Kept for the life of the writer,
         used only under the lock: the batch leader never waits for the pool, where request
         threads holding a session's connection may themselves be waiting for this lock."""
-        if self._conn is None or self._conn.closed or self._conn.invalidated:
-            self._conn = self.engine.connect()
-            self._verified_at = None  # data_version counts per connection
+        conn = self._connection()
         try:
-            with self._conn.begin():
+            with conn.begin():
                 if self._sqlite:
                     # Take SQLite's write lock now, not at the INSERT: nobody can commit
                     # between the checks below and the insert.
-                    self._raw(self._conn).execute("BEGIN IMMEDIATE")
-                yield self._conn
+                    self._raw(conn).execute("BEGIN IMMEDIATE")
+                yield conn
         except BaseException:
-            if self._conn.invalidated:  # the connection broke: a fresh one next time
-                self._conn.close()
+            self._last_id = None  # rolled back: read it again
+            if self._conn is not None and self._conn.invalidated:
+                self._conn.close()  # the connection broke: a fresh one next time
                 self._conn = None
             raise
+
+    def _connection(self) -> Connection:
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = self.engine.connect()
+            self._verified_at = self._last_id = None  # data_version counts per connection
+            if self._sqlite:
+                # The writer's own connection, out of the pool for good, in the driver's
+                # autocommit mode: a transaction is begun explicitly (BEGIN IMMEDIATE) and
+                # a lone INSERT is a transaction of its own (`_write_unchanged`).
+                self._conn.detach()
+                self._raw(self._conn).isolation_level = None
+        return self._conn
 
     def close(self) -> None:
         with self._lock:
@@ -211,12 +258,14 @@ class PostItWriter:
     def _write(self, batch: list[_Job]) -> None:
         try:
             try:
-                with self._transaction() as conn:
-                    # Request keys are not looked up first: the unique constraint on
-                    # (group, request key) refuses a replay, and the batch is then written
-                    # one by one, each looking its key up (a replay is rare; a query in
-                    # every batch of a burst is not).
-                    results = self._insert(conn, batch, look_up=False)
+                # Request keys are not looked up first: the unique constraint on
+                # (group, request key) refuses a replay, and the batch is then written
+                # one by one, each looking its key up (a replay is rare; a query in
+                # every batch of a burst is not).
+                results = self._write_unchanged(batch) if self._sqlite else None
+                if results is None:
+                    with self._transaction() as conn:
+                        results = self._insert(conn, batch, look_up=False)
                 for job, result in zip(batch, results, strict=True):
                     if isinstance(result, Stale):
                         job.error = result
@@ -275,6 +324,51 @@ class PostItWriter:
         return {(r["group_id"], r["request_key"]): _post_it(dict(r)) for r in rows
                 if (r["group_id"], r["request_key"]) in keys}
 
+    def _write_unchanged(self, batch: list[_Job]) -> list[tuple[PostIt, bool]] | None:
+        """SQLite, in a burst: the whole batch in one statement, hence one transaction and
+        one trip into SQLite (each trip releases the GIL, and taking it back waits behind
+        every other thread of a busy process). Possible when every seat fact of the batch
+        was verified by an earlier batch of this connection: the INSERT writes its rows
+        only if `PRAGMA data_version` is still the one they were verified at — read inside
+        the statement, which holds the write lock, so nobody can commit in between — and
+        new ids follow the largest id this writer stored. Otherwise (or if another
+        connection committed meanwhile: 0 rows written) None, and the batch takes the
+        checked path (`_insert`)."""
+        if self._last_id is None or self._verified_at is None or self._conn is None \
+                or self._conn.invalidated or any(j.expect is not None and j.expect not in self._verified for j in batch):
+            return None
+        keys = {(j.row["group_id"], j.row["request_key"]) for j in batch}
+        if len(keys) != len(batch):
+            return None  # the same request twice in one batch: `_insert` answers both
+        ids = range(self._last_id + 1, self._last_id + 1 + len(batch))
+        params = [value for job, new_id in zip(batch, ids, strict=False)
+                  for value in self._values(job.row, new_id)]
+        params.append(self._verified_at)
+        try:
+            cursor = self._raw(self._conn).execute(self._unchanged_sql(len(batch)), params)
+        except BaseException:
+            self._last_id = None  # nothing written (one statement): read it again
+            raise
+        if cursor.rowcount != len(batch):
+            return None  # another connection committed: check everything again
+        self._last_id = ids[-1]
+        self.unchanged += 1
+        return [(job.stored(new_id), True) for job, new_id in zip(batch, ids, strict=True)]
+
+    @staticmethod
+    @lru_cache(maxsize=64)  # a few batch sizes
+    def _unchanged_sql(rows: int) -> str:
+        row = f"({', '.join('?' * (len(_COLUMNS) + 1))})"
+        return (f"INSERT INTO {_TABLE.name} (id, {', '.join(_COLUMNS)}) "
+                f"SELECT * FROM (VALUES {', '.join([row] * rows)}) "
+                "WHERE (SELECT data_version FROM pragma_data_version) = ?")
+
+    def _values(self, row: dict[str, Any], new_id: int) -> tuple:
+        """A row as the SQLite driver takes it: each value converted by its column's
+        SQLAlchemy type, as an ORM insert would."""
+        return (new_id, *(convert(row[name]) if convert else row[name]
+                          for name, convert in self._converters))
+
     def _read_state(self, conn) -> int:
         """SQLite: forget the verified facts if another connection committed since they
         were checked (`PRAGMA data_version`), and return the largest post-it id (one
@@ -283,7 +377,8 @@ class PostItWriter:
         if version != self._verified_at or len(self._verified) > 50_000:
             self._verified.clear()
             self._verified_at = version
-        return last_id or 0
+        self._last_id = last_id or 0
+        return self._last_id
 
     def _stale(self, conn, jobs: list[_Job]) -> set[int]:
         """Indexes of the jobs whose `expect` facts no longer hold (2 queries a batch).
@@ -328,9 +423,8 @@ class PostItWriter:
         # the driver's cursor, values converted by the columns' own SQLAlchemy types.
         ids = list(range(last_id + 1, last_id + 1 + len(rows)))
         self._raw(conn).executemany(self._sqlite_insert, [
-            (new_id, *(convert(row[name]) if convert else row[name]
-                       for name, convert in self._converters))
-            for row, new_id in zip(rows, ids, strict=True)])
+            self._values(row, new_id) for row, new_id in zip(rows, ids, strict=True)])
+        self._last_id = ids[-1]  # forgotten if the transaction rolls back
         return ids
 
     @staticmethod

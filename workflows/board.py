@@ -182,8 +182,8 @@ def add_post_it(uow, seat: Seat, new: NewPostIt, *, request_key: str | None = No
     """Add a post-it; returns (post-it, created). The same `request_key` twice (a retried
     delivery, a double-submitted modal) returns the first post-it and creates nothing.
 
-    `store(post_it) -> (post_it, created)`: a storage writer that commits the new post-it
-    itself, de-duplicating on `request_key` (`Database.post_its.add`, the quick-add hot
+    `store(values) -> (post_it, created)`: a storage writer that commits the new post-it
+    (its column values) itself, de-duplicating on `request_key` (`Database.post_its.add`, the quick-add hot
     path); without it the post-it is added to the unit of work, for the caller to commit."""
     if seat.person.role not in (Role.PARTICIPANT.value, Role.FACILITATOR.value):
         raise Forbidden("observers_cannot_post")
@@ -194,15 +194,13 @@ def add_post_it(uow, seat: Seat, new: NewPostIt, *, request_key: str | None = No
     new = _check(new, stages if stages is not None else ensure_stages(uow, seat.group))
     status = "pending" if seat.workshop.anonymous else "visible"
     # New post-its go last in their cell; arranging renumbers a cell 1..n.
-    position = time.time()
-    post_it = PostIt(
+    values = dict(
         group_id=seat.group.id, stage_id=new.stage_id, kind=new.kind, text=new.text,
         channel=new.channel, score=new.score, author_id=seat.person.user_id,
-        position=position, origin=origin,
-        status=status, request_key=request_key)
+        position=time.time(), origin=origin, status=status, request_key=request_key)
     if store is not None:
-        return store(post_it)
-    return uow.board.add(post_it), True
+        return store(values)
+    return uow.board.add(PostIt(**values)), True
 
 
 def _editable(uow, seat: Seat, post_it_id: int, expected_version: int | None) -> PostIt:
