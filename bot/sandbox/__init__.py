@@ -7,7 +7,7 @@
 * :func:`validate_blocks` -- the Block Kit limits Slack enforces, as a pure function.
 """
 
-from bot.sandbox.driver import Reply, SlackDriver, build_view_state
+from bot.sandbox.driver import PreparedCommand, Reply, SlackDriver, build_view_state
 from bot.sandbox.server import (
     Call,
     SandboxError,
@@ -18,6 +18,7 @@ from bot.sandbox.server import (
 
 __all__ = [
     "Call",
+    "PreparedCommand",
     "Reply",
     "SandboxError",
     "SlackDriver",

@@ -68,6 +68,15 @@ _STATE_FIELDS: dict[str, tuple[str, str]] = {
 _EXTERNAL = frozenset({"external_select", "multi_external_select"})
 
 
+@dataclass(frozen=True)
+class PreparedCommand:
+    """A slash command as Slack sends it: who, where, and the form-encoded body."""
+
+    user_id: str
+    channel_id: str
+    body: bytes
+
+
 @dataclass
 class Reply:
     """The app's HTTP answer to one request sent by the driver.
@@ -464,6 +473,21 @@ class SlackDriver:
         shown like Slack shows it: ephemeral to the user, or posted in the channel for
         ``response_type: in_channel``.
         """
+        prepared = self.prepare_command(user_id, text, command, channel_id)
+        reply = self.send_command(prepared, retry_num=retry_num, retry_reason=retry_reason)
+        self.show_reply(prepared, reply)
+        return reply
+
+    def prepare_command(
+        self,
+        user_id: str,
+        text: str = "",
+        command: str = "/journey",
+        channel_id: str | None = None,
+    ) -> PreparedCommand:
+        """What Slack builds for a slash command before sending it (its own work: the form,
+        a trigger id, a response URL). ``send_command`` then only signs and POSTs it, which
+        is what a load generator times."""
         self._user(user_id)
         if channel_id is None:
             channel_id = self.sandbox.open_dm(user_id)
@@ -485,10 +509,27 @@ class SlackDriver:
         if self.sandbox.enterprise_id:
             form["enterprise_id"] = self.sandbox.enterprise_id
             form["enterprise_name"] = self.sandbox.team_name
-        body = urllib.parse.urlencode(form).encode()
-        reply = self._post(
-            self.commands_url, body, "application/x-www-form-urlencoded", retry_num, retry_reason
+        return PreparedCommand(user_id, channel_id, urllib.parse.urlencode(form).encode())
+
+    def send_command(
+        self,
+        prepared: PreparedCommand,
+        *,
+        retry_num: int | None = None,
+        retry_reason: str | None = None,
+    ) -> Reply:
+        """Sign and POST a prepared command; the reply is not shown (see ``show_reply``)."""
+        return self._post(
+            self.commands_url,
+            prepared.body,
+            "application/x-www-form-urlencoded",
+            retry_num,
+            retry_reason,
         )
+
+    def show_reply(self, prepared: PreparedCommand, reply: Reply) -> None:
+        """Show a command's HTTP answer as Slack does; sets ``reply.slack_error`` if Slack
+        would refuse it."""
         if reply.status == 200 and reply.body.strip():
             try:
                 data = reply.json()
@@ -496,13 +537,12 @@ class SlackDriver:
                 data = None
             message = data if isinstance(data, dict) else {"text": reply.body}
             try:
-                self.sandbox.apply_response(channel_id, user_id, message)
+                self.sandbox.apply_response(prepared.channel_id, prepared.user_id, message)
             except SlackError as exc:
                 reply.slack_error = exc.error
                 messages = (exc.extra.get("response_metadata") or {}).get("messages") or []
                 if messages:
                     reply.slack_error += ": " + "; ".join(messages)
-        return reply
 
     # ------------------------------------------------------------------ modals
 
