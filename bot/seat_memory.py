@@ -69,6 +69,7 @@ def remember_group(writer, team_id: str, group: WorkGroup, workshop: Workshop, s
         if member is skip or member.role in _OBSERVERS or key in writer.snapshots:
             continue
         names = names or stage_names(stages)
-        writer.remember(key, snapshot(Seat(group, workshop, member), stages, schedule, names))
+        snap = snapshot(Seat(group, workshop, member), stages, schedule, names)
+        writer.remember(key, snap, snap.facts)
         added += 1
     return added

@@ -19,6 +19,7 @@ others.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
@@ -55,7 +56,28 @@ _STAGES = (select(Stage.group_id, Stage.id, Stage.position, Stage.key, Stage.nam
            .order_by(Stage.group_id, Stage.position, Stage.id))
 _EXISTING = select(_TABLE).where(_TABLE.c.group_id.in_(bindparam("groups", expanding=True)),
                                  _TABLE.c.request_key.in_(bindparam("keys", expanding=True)))
+# SQLite: rows per INSERT statement (19 values each; SQLite takes up to 32766 per statement).
+_ROWS_PER_INSERT = 500
 _INSERT = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
+# SQLite: what `_SEATS` and `_STAGES` read, as one row of three JSON arrays (SQLite's json1;
+# booleans come back as 0/1, which compare equal to the ORM's): the groups with their
+# workshop and run, the people of those workshops, the live stages of those groups.
+_SQLITE_FACTS = """
+SELECT
+ (SELECT json_group_array(json_array(g.id, g.channel_id, g.workshop_id, w.language,
+                                     w.anonymous, s.version))
+  FROM work_group g JOIN workshop w ON w.id = g.workshop_id
+  LEFT OUTER JOIN workshop_schedule s ON s.workshop_id = w.id
+  WHERE g.id IN (SELECT value FROM json_each(?1))),
+ (SELECT json_group_array(json_array(p.workshop_id, p.user_id, p.role, p.group_id, p.locale))
+  FROM person p
+  WHERE p.workshop_id IN (SELECT workshop_id FROM work_group
+                          WHERE id IN (SELECT value FROM json_each(?1)))
+    AND p.user_id IN (SELECT value FROM json_each(?2))),
+ (SELECT json_group_array(json_array(group_id, id, position, key, name))
+  FROM stage
+  WHERE group_id IN (SELECT value FROM json_each(?1)) AND removed_at IS NULL)
+"""
 # SQLite: what changed since the last batch, and the largest id, in one statement.
 _SQLITE_STATE = (f"SELECT data_version, (SELECT max(id) FROM {_TABLE.name}) "
                  "FROM pragma_data_version")
@@ -157,17 +179,23 @@ class PostItWriter:
             self._converters = [
                 (name, _TABLE.c[name].type.dialect_impl(engine.dialect)
                  .bind_processor(engine.dialect)) for name in _COLUMNS]
-            self._sqlite_insert = (
-                f"INSERT INTO {_TABLE.name} (id, {', '.join(_COLUMNS)}) "
-                f"VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})")
         # Hot-path snapshots (the caller's seat, stages, language) keyed by the caller's own
         # key; only ever used together with `expect=` facts, re-checked at write time.
         self.snapshots: dict[Any, Any] = {}
+        # SQLite: the remembered facts of each workshop's members, checked all at once when
+        # one of them must be (the first quick-adds of a burst would otherwise each be
+        # checked in turn, a batch per person or group, while every other request waits).
+        self._members: dict[int, set[SeatFacts]] = {}
 
-    def remember(self, key: Any, snapshot: Any) -> None:
+    def remember(self, key: Any, snapshot: Any, facts: SeatFacts | None = None) -> None:
+        """Keep a caller's snapshot; `facts`: what it assumes, checked together with its
+        group's (see `_stale`)."""
         if len(self.snapshots) >= 50_000:
             self.snapshots.clear()
+            self._members.clear()
         self.snapshots[key] = snapshot
+        if facts is not None and self._sqlite:
+            self._members.setdefault(facts.workshop_id, set()).add(facts)
 
     def add(self, values: Mapping[str, Any], expect: SeatFacts | None = None
             ) -> tuple[PostIt, bool]:
@@ -335,7 +363,7 @@ class PostItWriter:
         connection committed meanwhile: 0 rows written) None, and the batch takes the
         checked path (`_insert`)."""
         if self._last_id is None or self._verified_at is None or self._conn is None \
-                or self._conn.invalidated or any(j.expect is not None and j.expect not in self._verified for j in batch):
+                or self._conn.invalidated or len(batch) > _ROWS_PER_INSERT or any(j.expect is not None and j.expect not in self._verified for j in batch):
             return None
         keys = {(j.row["group_id"], j.row["request_key"]) for j in batch}
         if len(keys) != len(batch):
@@ -381,7 +409,8 @@ class PostItWriter:
         return self._last_id
 
     def _stale(self, conn, jobs: list[_Job]) -> set[int]:
-        """Indexes of the jobs whose `expect` facts no longer hold (2 queries a batch).
+        """Indexes of the jobs whose `expect` facts no longer hold (SQLite: one statement,
+        one row; PostgreSQL: 2 queries a batch).
 
         On SQLite, facts already verified by an earlier batch are not read again while
         `PRAGMA data_version` is unchanged: it changes whenever another connection (of
@@ -395,20 +424,53 @@ class PostItWriter:
             return set()
         self.checks += 1
         groups = list({e.group_id for _, e in checked})
-        seats = {(r[0], r[1]): tuple(r[2:]) for r in conn.execute(
-            _SEATS, {"groups": groups, "users": list({e.user_id for _, e in checked})})}
+        if self._sqlite:
+            # Every remembered member of these workshops is checked too (one statement):
+            # the first quick-adds of a burst then read nothing, instead of each taking a
+            # checked batch in turn while every other request waits.
+            members = [f for w in {e.workshop_id for _, e in checked}
+                       for f in self._members.get(w, ()) if f not in self._verified]
+            groups = list(set(groups) | {f.group_id for f in members})
+            users = list({e.user_id for _, e in checked} | {f.user_id for f in members})
+            group_rows, person_rows, stage_rows = (
+                json.loads(rows) for rows in self._raw(conn).execute(
+                    _SQLITE_FACTS, (json.dumps(groups), json.dumps(users))).fetchone())
+            by_id = {g[0]: g for g in group_rows}  # (id, channel, workshop, language, ...)
+            people = {(r[0], r[1]): tuple(r[2:]) for r in person_rows}
+
+            def seat(group_id: int, user_id: str) -> tuple | None:
+                group = by_id.get(group_id)
+                person = people.get((group[2], user_id)) if group else None
+                return None if person is None else (*group[1:3], *person, *group[3:])
+
+            stage_rows.sort(key=lambda r: (r[0], r[2], r[1]))  # board order
+        else:
+            members = []
+            users = list({e.user_id for _, e in checked})
+            seats = {(r[0], r[1]): tuple(r[2:]) for r in conn.execute(
+                _SEATS, {"groups": groups, "users": users})}
+
+            def seat(group_id: int, user_id: str) -> tuple | None:
+                return seats.get((group_id, user_id))
+
+            stage_rows = conn.execute(_STAGES, {"groups": groups}).all()
         stages: dict[int, list[tuple]] = {}
-        for r in conn.execute(_STAGES, {"groups": groups}):
+        for r in stage_rows:
             stages.setdefault(r[0], []).append(tuple(r[1:]))
+
+        def holds(e: SeatFacts) -> bool:
+            return seat(e.group_id, e.user_id) == (
+                e.channel_id, e.workshop_id, *e.person, *e.workshop, e.schedule_version) \
+                and tuple(stages.get(e.group_id, ())) == e.stages
+
         stale = set()
         for n, e in checked:
-            now = seats.get((e.group_id, e.user_id))
-            if now is None \
-                    or now != (e.channel_id, e.workshop_id, *e.person, *e.workshop,
-                               e.schedule_version) \
-                    or tuple(stages.get(e.group_id, ())) != e.stages:
+            if not holds(e):
                 stale.add(n)
             elif self._sqlite:
+                self._verified.add(e)
+        for e in members:  # the rest of their workshops: their first quick-adds read nothing
+            if holds(e):
                 self._verified.add(e)
         return stale
 
@@ -422,8 +484,14 @@ class PostItWriter:
         # can only order on SQLite by inserting one row per statement). One executemany on
         # the driver's cursor, values converted by the columns' own SQLAlchemy types.
         ids = list(range(last_id + 1, last_id + 1 + len(rows)))
-        self._raw(conn).executemany(self._sqlite_insert, [
-            self._values(row, new_id) for row, new_id in zip(rows, ids, strict=True)])
+        for start in range(0, len(rows), _ROWS_PER_INSERT):  # one statement (a trip) each
+            chunk = rows[start:start + _ROWS_PER_INSERT]
+            params = [value for row, new_id in zip(chunk, ids[start:], strict=False)
+                      for value in self._values(row, new_id)]
+            params.append(self._verified_at)  # read in this transaction: it holds
+            cursor = self._raw(conn).execute(self._unchanged_sql(len(chunk)), params)
+            if cursor.rowcount != len(chunk):
+                raise RuntimeError(f"{cursor.rowcount} of {len(chunk)} post-its inserted")
         self._last_id = ids[-1]  # forgotten if the transaction rolls back
         return ids
 

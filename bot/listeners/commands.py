@@ -302,7 +302,7 @@ def quick_add(services: Services, body: dict, context: BoltContext, text: str, *
         return quick_add(services, body, context, text, direct=True)  # changed under us
     except WorkshopError as error:
         return t(f"error.{error.code}", lang, **error.problem.params)
-    writer.remember(key, snap)
+    writer.remember(key, snap, snap.facts)
     context["board"] = snap.seat.group.id
     return _reply(post_it, created, snap.stages, lang)
 

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.offline import OfflineSlack
-from storage import Database
+from storage import Database, fast_post_its
 from storage.fast_post_its import Stale, seat_facts
 from storage.models import Person, PostIt, Stage, WorkGroup, Workshop, WorkshopSchedule
 from tests.e2e.conftest import (
@@ -79,7 +79,9 @@ def two(database_url):
     other.dispose()
 
 
-def test_group_commit_writes_each_post_it_once(two):
+@pytest.mark.parametrize("rows_per_insert", [500, 2])
+def test_group_commit_writes_each_post_it_once(two, rows_per_insert, monkeypatch):
+    monkeypatch.setattr(fast_post_its, "_ROWS_PER_INSERT", rows_per_insert)  # SQLite chunks
     db, _ = two
     ids = _seed(db)
     facts, stage = _facts(db, ids)
@@ -187,6 +189,30 @@ def test_verified_facts_are_read_again_once_any_other_connection_commits(two):
     with pytest.raises(Stale):
         mine.post_its.add(_post_it(ids, stage, "c"), facts)
     assert _count(mine) == 4
+
+
+def test_one_check_verifies_the_remembered_members_of_the_workshop(two):
+    """SQLite: the first quick-add of a burst that must be checked checks the remembered
+    facts of its whole workshop, so the other members' first quick-adds read nothing — and a
+    member whose remembered facts no longer hold is still refused."""
+    db, _ = two
+    ids = _seed(db)
+    with db.sessions() as s:
+        s.add_all([Person(workshop_id=ids["workshop"], user_id=user, role="participant",
+                          group_id=ids["g1"]) for user in ("U2", "U3")])
+        s.commit()
+    facts, stage = _facts(db, ids)
+    second = facts.__class__(**{**facts.__dict__, "user_id": "U2"})
+    wrong = facts.__class__(**{**facts.__dict__, "user_id": "U3", "schedule_version": 99})
+    db.post_its.remember(("T1", "U2", "CG1"), object(), second)
+    db.post_its.remember(("T1", "U3", "CG1"), object(), wrong)
+    assert db.post_its.add(_post_it(ids, stage, "a"), facts)[1]
+    assert db.post_its.add({**_post_it(ids, stage, "b"), "author_id": "U2"}, second)[1]
+    sqlite = db.url.startswith("sqlite")
+    assert db.post_its.checks == (1 if sqlite else 2)
+    with pytest.raises(Stale):
+        db.post_its.add({**_post_it(ids, stage, "c"), "author_id": "U3"}, wrong)
+    assert _count(db) == 2
 
 
 def test_a_stale_row_in_a_batch_fails_alone(two):
