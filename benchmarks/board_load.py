@@ -6,6 +6,12 @@ sandbox with Slack's rate tiers on and the product's real board timings (2 s per
 2.2 s quiet). The same load is then sent to a bare Bolt app that only acks
 (process_before_response=True) on the same server. Printed in one table.
 
+The client threads play Slack's HTTP client only: each command is prepared before the burst
+(form, trigger id, response URL) and its reply shown in the sandbox after it, for both apps
+alike. Slack does that work on its own servers; here it shares the process (and the GIL)
+with the server, and the bare app's empty acks have no reply to show, so doing it inside
+the burst charged it to journeybot alone.
+
     python benchmarks/board_load.py [--people 200] [--posts 10] [--threads 16] [--rounds 3]
 """
 
