@@ -188,8 +188,8 @@ class PostItWriter:
         self._members: dict[int, set[SeatFacts]] = {}
 
     def remember(self, key: Any, snapshot: Any, facts: SeatFacts | None = None) -> None:
-        """Keep a caller's snapshot; `facts`: what it assumes, checked together with its
-        group's (see `_stale`)."""
+        """Keep a caller's snapshot; `facts`: what it assumes, checked together with the
+        rest of its workshop's (see `_stale`)."""
         if len(self.snapshots) >= 50_000:
             self.snapshots.clear()
             self._members.clear()
@@ -428,8 +428,9 @@ class PostItWriter:
             # Every remembered member of these workshops is checked too (one statement):
             # the first quick-adds of a burst then read nothing, instead of each taking a
             # checked batch in turn while every other request waits.
+            # (Copied with tuple(): request threads add to these sets meanwhile.)
             members = [f for w in {e.workshop_id for _, e in checked}
-                       for f in self._members.get(w, ()) if f not in self._verified]
+                       for f in tuple(self._members.get(w, ())) if f not in self._verified]
             groups = list(set(groups) | {f.group_id for f in members})
             users = list({e.user_id for _, e in checked} | {f.user_id for f in members})
             group_rows, person_rows, stage_rows = (
@@ -472,6 +473,8 @@ class PostItWriter:
         for e in members:  # the rest of their workshops: their first quick-adds read nothing
             if holds(e):
                 self._verified.add(e)
+            else:  # outdated (its snapshot was replaced, or will be): not checked again
+                self._members.get(e.workshop_id, set()).discard(e)
         return stale
 
     def _insert_rows(self, conn, rows: list[dict[str, Any]], last_id: int) -> list[int]:
