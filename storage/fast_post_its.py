@@ -363,25 +363,31 @@ class PostItWriter:
         connection committed meanwhile: 0 rows written) None, and the batch takes the
         checked path (`_insert`)."""
         if self._last_id is None or self._verified_at is None or self._conn is None \
-                or self._conn.invalidated or len(batch) > _ROWS_PER_INSERT or any(j.expect is not None and j.expect not in self._verified for j in batch):
+                or self._conn.invalidated or len(batch) > _ROWS_PER_INSERT \
+                or any(j.expect is not None and j.expect not in self._verified for j in batch):
             return None
         keys = {(j.row["group_id"], j.row["request_key"]) for j in batch}
         if len(keys) != len(batch):
             return None  # the same request twice in one batch: `_insert` answers both
-        ids = range(self._last_id + 1, self._last_id + 1 + len(batch))
-        params = [value for job, new_id in zip(batch, ids, strict=False)
-                  for value in self._values(job.row, new_id)]
-        params.append(self._verified_at)
+        first = self._last_id + 1
         try:
-            cursor = self._raw(self._conn).execute(self._unchanged_sql(len(batch)), params)
+            written = self._insert_if_unchanged(self._conn, [j.row for j in batch], first)
         except BaseException:
             self._last_id = None  # nothing written (one statement): read it again
             raise
-        if cursor.rowcount != len(batch):
+        if not written:
             return None  # another connection committed: check everything again
-        self._last_id = ids[-1]
+        self._last_id = first + len(batch) - 1
         self.unchanged += 1
-        return [(job.stored(new_id), True) for job, new_id in zip(batch, ids, strict=True)]
+        return [(job.stored(first + n), True) for n, job in enumerate(batch)]
+
+    def _insert_if_unchanged(self, conn, rows: list[dict[str, Any]], first_id: int) -> bool:
+        """SQLite: one INSERT of `rows`, with ids from `first_id`, written only if `PRAGMA
+        data_version` is still `_verified_at`. False if it wrote nothing."""
+        params = [value for n, row in enumerate(rows) for value in self._values(row, first_id + n)]
+        params.append(self._verified_at)
+        cursor = self._raw(conn).execute(self._unchanged_sql(len(rows)), params)
+        return cursor.rowcount == len(rows)
 
     @staticmethod
     @lru_cache(maxsize=64)  # a few batch sizes
@@ -397,16 +403,15 @@ class PostItWriter:
         return (new_id, *(convert(row[name]) if convert else row[name]
                           for name, convert in self._converters))
 
-    def _read_state(self, conn) -> int:
+    def _read_state(self, conn) -> None:
         """SQLite: forget the verified facts if another connection committed since they
-        were checked (`PRAGMA data_version`), and return the largest post-it id (one
-        SELECT, in the batch's transaction)."""
+        were checked (`PRAGMA data_version`), and read the largest post-it id (one SELECT,
+        in the batch's transaction)."""
         version, last_id = self._raw(conn).execute(_SQLITE_STATE).fetchone()
         if version != self._verified_at or len(self._verified) > 50_000:
             self._verified.clear()
             self._verified_at = version
         self._last_id = last_id or 0
-        return self._last_id
 
     def _stale(self, conn, jobs: list[_Job]) -> set[int]:
         """Indexes of the jobs whose `expect` facts no longer hold (SQLite: one statement,
@@ -438,29 +443,25 @@ class PostItWriter:
                     _SQLITE_FACTS, (json.dumps(groups), json.dumps(users))).fetchone())
             by_id = {g[0]: g for g in group_rows}  # (id, channel, workshop, language, ...)
             people = {(r[0], r[1]): tuple(r[2:]) for r in person_rows}
-
-            def seat(group_id: int, user_id: str) -> tuple | None:
-                group = by_id.get(group_id)
-                person = people.get((group[2], user_id)) if group else None
-                return None if person is None else (*group[1:3], *person, *group[3:])
-
+            seats = {}
+            for e in [e for _, e in checked] + members:  # only the seats asked about
+                group = by_id.get(e.group_id)
+                person = people.get((group[2], e.user_id)) if group else None
+                if person is not None:
+                    seats[(e.group_id, e.user_id)] = (*group[1:3], *person, *group[3:])
             stage_rows.sort(key=lambda r: (r[0], r[2], r[1]))  # board order
         else:
             members = []
             users = list({e.user_id for _, e in checked})
             seats = {(r[0], r[1]): tuple(r[2:]) for r in conn.execute(
                 _SEATS, {"groups": groups, "users": users})}
-
-            def seat(group_id: int, user_id: str) -> tuple | None:
-                return seats.get((group_id, user_id))
-
             stage_rows = conn.execute(_STAGES, {"groups": groups}).all()
         stages: dict[int, list[tuple]] = {}
         for r in stage_rows:
             stages.setdefault(r[0], []).append(tuple(r[1:]))
 
         def holds(e: SeatFacts) -> bool:
-            return seat(e.group_id, e.user_id) == (
+            return seats.get((e.group_id, e.user_id)) == (
                 e.channel_id, e.workshop_id, *e.person, *e.workshop, e.schedule_version) \
                 and tuple(stages.get(e.group_id, ())) == e.stages
 
@@ -477,26 +478,21 @@ class PostItWriter:
                 self._members.get(e.workshop_id, set()).discard(e)
         return stale
 
-    def _insert_rows(self, conn, rows: list[dict[str, Any]], last_id: int) -> list[int]:
-        """Insert the rows, returning their ids in the same order (`last_id`: SQLite's
-        largest id, read in this transaction)."""
+    def _insert_rows(self, conn, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert the rows, returning their ids in the same order."""
         if not self._sqlite:
             return list(conn.execute(_INSERT, rows).scalars().all())
         # SQLite gives a new row the largest id + 1 and the batch holds the write lock
         # (BEGIN IMMEDIATE): the next ids are known without RETURNING (which SQLAlchemy
-        # can only order on SQLite by inserting one row per statement). One executemany on
-        # the driver's cursor, values converted by the columns' own SQLAlchemy types.
-        ids = list(range(last_id + 1, last_id + 1 + len(rows)))
-        for start in range(0, len(rows), _ROWS_PER_INSERT):  # one statement (a trip) each
+        # can only order on SQLite by inserting one row per statement). One INSERT per
+        # chunk; data_version was read in this transaction, so the condition holds.
+        first = self._last_id + 1
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
             chunk = rows[start:start + _ROWS_PER_INSERT]
-            params = [value for row, new_id in zip(chunk, ids[start:], strict=False)
-                      for value in self._values(row, new_id)]
-            params.append(self._verified_at)  # read in this transaction: it holds
-            cursor = self._raw(conn).execute(self._unchanged_sql(len(chunk)), params)
-            if cursor.rowcount != len(chunk):
-                raise RuntimeError(f"{cursor.rowcount} of {len(chunk)} post-its inserted")
-        self._last_id = ids[-1]  # forgotten if the transaction rolls back
-        return ids
+            if not self._insert_if_unchanged(conn, chunk, first + start):
+                raise RuntimeError(f"a chunk of {len(chunk)} post-its was not inserted")
+        self._last_id = first + len(rows) - 1  # forgotten if the transaction rolls back
+        return list(range(first, first + len(rows)))
 
     @staticmethod
     def _raw(conn):
@@ -505,7 +501,8 @@ class PostItWriter:
 
     def _insert(self, conn, jobs: list[_Job], *, look_up: bool = True
                 ) -> list[tuple[PostIt, bool] | Stale]:
-        last_id = self._read_state(conn) if self._sqlite else 0
+        if self._sqlite:
+            self._read_state(conn)
         stale = self._stale(conn, jobs)
         existing = self._existing(conn, [j for n, j in enumerate(jobs) if n not in stale]) \
             if look_up else {}
@@ -525,7 +522,7 @@ class PostItWriter:
                     first_of[key] = n
                 fresh.append(n)
         if fresh:
-            ids = self._insert_rows(conn, [jobs[n].row for n in fresh], last_id)
+            ids = self._insert_rows(conn, [jobs[n].row for n in fresh])
             for n, new_id in zip(fresh, ids, strict=True):
                 results[n] = (jobs[n].stored(new_id), True)
         for n, result in enumerate(results):

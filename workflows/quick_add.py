@@ -63,9 +63,12 @@ class QuickAdd:
                     and needs.get(self.kind, True))
 
 
-def _alias_index(aliases: Mapping[str, list[str]]) -> dict[str, list[tuple[tuple[str, ...], str]]]:
+_AliasIndex = dict[str, list[tuple[tuple[str, ...], str]]]
+
+
+def _alias_index(aliases: Mapping[str, list[str]]) -> _AliasIndex:
     """Aliases by their first word, longest first: a prefix is found in one lookup."""
-    index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    index: _AliasIndex = {}
     for key, names in aliases.items():
         for name in names:
             words = tuple(name.split())
@@ -75,14 +78,12 @@ def _alias_index(aliases: Mapping[str, list[str]]) -> dict[str, list[tuple[tuple
     return index
 
 
-_INDEXES: dict[int, dict[str, list[tuple[tuple[str, ...], str]]]] = {}
+_KINDS = _alias_index(KIND_ALIASES)
+_CHANNELS = _alias_index(CHANNEL_ALIASES)
 
 
-def _longest_prefix(words: list[str], aliases: Mapping[str, list[str]]) -> tuple[str | None, int]:
+def _longest_prefix(words: list[str], index: _AliasIndex) -> tuple[str | None, int]:
     """The alias key the words start with (the longest alias wins) and its length in words."""
-    index = _INDEXES.get(id(aliases))
-    if index is None:
-        index = _INDEXES[id(aliases)] = _alias_index(aliases)
     for names, key in index.get(words[0], ()) if words else ():
         if tuple(words[:len(names)]) == names:
             return key, len(names)
@@ -91,7 +92,7 @@ def _longest_prefix(words: list[str], aliases: Mapping[str, list[str]]) -> tuple
 
 def _find_channel(words: list[str]) -> tuple[str | None, list[str]]:
     for start in range(len(words)):
-        key, size = _longest_prefix(words[start:], CHANNEL_ALIASES)
+        key, size = _longest_prefix(words[start:], _CHANNELS)
         if key:
             return key, words[:start] + words[start + size:]
     return None, words
@@ -125,11 +126,11 @@ def parse(text: str, stage_names: Mapping[int, Sequence[str]]) -> QuickAdd:
     head, colon, body = (text or "").partition(":")
     if not colon:
         words = fold(head).split()
-        kind, size = _longest_prefix(words, KIND_ALIASES)
+        kind, size = _longest_prefix(words, _KINDS)
         original = head.split()
         return QuickAdd(kind, None, " ".join(original[size:]).strip() if kind else head.strip())
     words = fold(head).split()
-    kind, size = _longest_prefix(words, KIND_ALIASES)
+    kind, size = _longest_prefix(words, _KINDS)
     rest = words[size:]
     score = None
     if kind == "emotion":  # `KIND STAGE [SCORE]`: the last score-like word (a stage may be "2")
