@@ -9,9 +9,12 @@ A burst of post-its produces a bounded number of `chat.update` calls:
   budget minus every board's reserve, minus a few spares); a board spends its own reserve
   only once it has been quiet for `quiet` seconds, and gets it back when that call leaves
   Slack's one-minute window; a board that went quiet too early and needs another final
-  update uses a spare. So
+  update uses a spare. A board counts as quiet once the whole workspace has been quiet for
+  `quiet` seconds (or the board alone for `settle` seconds): while 200 people post at
+  their own pace, a board often pauses for a few seconds and then gets more, and spending
+  its reserve on every pause left the last boards waiting a minute for Slack's window. So
   after a burst of any length every board can still be brought up to date within about
-  `quiet` seconds of its last post-it, and we never get a 429. (Under a sustained load
+  `quiet` seconds of the last post-it, and we never get a 429. (Under a sustained load
   above the tier, boards fall behind by up to a minute: that is Slack's limit.)
 """
 
@@ -70,14 +73,15 @@ class BoardUpdates:
     rendering and `chat.update`; it runs on the shared worker pool."""
 
     def __init__(self, refresh: Callable[[WebClient, str, int], None], work, *,
-                 interval: float = 2.0, quiet: float = 2.2, budget: CallBudget | None = None,
+                 interval: float = 2.0, quiet: float = 2.2, settle: float = 10.0,
+                 budget: CallBudget | None = None,
                  board_count: Callable[[str], int] = lambda team_id: 0,
                  clock: Callable[[], float] = time.monotonic, max_in_flight: int = 4) -> None:
         self.refresh_board = refresh
         self.board_count = board_count  # boards in a workspace: each may need a final update
         self._counts: dict[str, tuple[float, int]] = {}
         self.work = work
-        self.interval, self.quiet, self.clock = interval, quiet, clock
+        self.interval, self.quiet, self.settle, self.clock = interval, quiet, settle, clock
         # Boards rendered and sent at once. After a burst every board wants its final
         # update at the same moment; a few at a time finish sooner than 16 threads fighting
         # for the GIL, and don't open a dozen connections to Slack at once (a burst of
@@ -147,6 +151,9 @@ class BoardUpdates:
         wake = now + 0.25
         waiting = [b for b in self._boards.values() if b.dirty and not b.in_flight]
         in_flight = sum(1 for b in self._boards.values() if b.in_flight)
+        team_last: dict[str, float] = {}  # each workspace's latest post-it
+        for b in self._boards.values():
+            team_last[b.team_id] = max(team_last.get(b.team_id, b.last_request), b.last_request)
         for board in sorted(waiting, key=lambda b: b.last_update):
             if in_flight >= self.max_in_flight:
                 break  # `_refresh` wakes us when one is done
@@ -158,17 +165,21 @@ class BoardUpdates:
             free = self.budget.limit - self.budget.used(now) - reserved
             spare = max(2, reserved // 4)  # second chances for boards gone quiet early
             quiet = now >= board.last_request + self.quiet
+            settled = quiet and (now >= team_last[board.team_id] + self.quiet
+                                 or now >= board.last_request + self.settle)
             holds_reserve = board.reserve_spent_at <= now - self.budget.window
             if free > spare:
                 pass  # an update while the board is busy: free calls only
-            elif quiet and holds_reserve:
+            elif settled and holds_reserve:
                 board.reserve_spent_at = now  # the board's final update
                 log.debug("board %s spends its reserve: quiet for %.2f s, free %d",
                           board.group_id, now - board.last_request, free)
-            elif quiet and free >= 1:
+            elif settled and free >= 1:
                 pass  # its reserve is spent, but a spare call is left
             else:
                 wake = min(wake, board.last_request + self.quiet if not quiet
+                           else min(team_last[board.team_id] + self.quiet,
+                                    board.last_request + self.settle) if not settled
                            else self.budget.next_free(now))
                 continue
             self.budget.take(now)

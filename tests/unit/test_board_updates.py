@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 
 from bot.board_updates import BoardUpdates, CallBudget
@@ -67,3 +68,27 @@ def test_a_quiet_board_is_updated_at_once_and_bursts_coalesce():
         run_until(updates, clock, clock.now + 0.02)
     run_until(updates, clock, clock.now + 5)
     assert 2 <= len(calls) <= 3   # first, then at most one per 2 s, and the final one
+
+
+def test_people_posting_at_their_own_pace_end_current_within_3_s():
+    """200 people, 34 boards, each person posting 10 post-its with a think time of about a
+    second (exponential: boards pause for a few seconds now and then, and get more):
+    pauses don't spend a board's reserved final update, so none waits for Slack's window."""
+    rng = random.Random(3)
+    clock, calls = Clock(), []
+    updates = make(clock, calls, 34)
+    posts = sorted((start + sum(rng.expovariate(1.0) for _ in range(n)), person % 34)
+                   for person in range(200) for start in [rng.uniform(0, 1)]
+                   for n in range(10))
+    last_post: dict[int, float] = {}
+    for at, group in posts:
+        run_until(updates, clock, at)
+        updates.request(None, "T", group, start_thread=False)
+        last_post[group] = clock.now
+    end = clock.now
+    run_until(updates, clock, end + 5)
+    for t, _ in calls:
+        assert sum(1 for u, _ in calls if t - 62 < u <= t) <= 44
+    finals = {g: max(t for t, gg in calls if gg == g) for g in range(34)}
+    assert all(finals[g] >= last_post[g] for g in range(34))
+    assert max(finals.values()) - end <= 3.0
