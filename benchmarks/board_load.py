@@ -1,18 +1,27 @@
 """Load benchmark for the board (a script, not a test).
 
-200 simulated participants post 10 post-its each with quick-add slash commands, from
-client threads, through the app's real HTTP endpoint (threaded WSGI server), against the
-sandbox with Slack's rate tiers on and the product's real board timings (2 s per board,
-2.2 s quiet). The same load is then sent to a bare Bolt app that only acks
-(process_before_response=True) on the same server. Printed in one table.
+200 simulated participants post 10 post-its each with quick-add slash commands, through
+the app's real HTTP endpoint (threaded WSGI server), against the sandbox with Slack's rate
+tiers on and the product's real board timings (2 s per board, 2.2 s quiet). The same loads
+are sent to two bare Bolt apps that only ack, on the same server: one with Bolt's defaults,
+one with `process_before_response=True` (the faster: no thread hand-off). Two loads:
 
-The client threads play Slack's HTTP client only: each command is prepared before the burst
-(form, trigger id, response URL) and its reply shown in the sandbox after it, for both apps
-alike. Slack does that work on its own servers; here it shares the process (and the GIL)
-with the server, and the bare app's empty acks have no reply to show, so doing it inside
-the burst charged it to journeybot alone.
+- **participants**: each participant is a thread of its own, as in a real workshop: it
+  posts, waits for the ack (the ✓ in Slack), thinks (exponential, mean `--think` s, the
+  same draws for every app), posts the next one. All 200 start within the first think
+  time: "200 people posting at once". Ack latencies here are what the participants feel.
+- **saturation**: `--threads` client threads send the same 2,000 commands back to back,
+  with no think time: the throughput each app can take. In such a closed loop every
+  request waits for the ones ahead of it, so latency is the queue (in flight ÷
+  throughput, Little's law), not the app's answer time; it is shown, for information.
 
-    python benchmarks/board_load.py [--people 200] [--posts 10] [--threads 16] [--rounds 3]
+The client threads play Slack's HTTP client only: each command is prepared before the load
+(form, trigger id, response URL) and its reply shown in the sandbox after it, for every
+app alike. Slack does that work on its own servers; here it shares the process (and the
+GIL) with the server.
+
+    python benchmarks/board_load.py [--people 200] [--posts 10] [--think 1.0]
+                                    [--threads 16] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -50,36 +60,76 @@ def percentile(samples: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
 
 
-def run_load(driver: SlackDriver, jobs: list[tuple[str, str, str]], threads: int
-             ) -> tuple[float, list[float], int]:
-    """The burst, as Slack sends it: every command is prepared first (Slack's own work:
-    the form, a trigger id, a response URL), then the client threads only sign and POST.
-    A latency is one command's sign + HTTP round trip, the time Slack holds against its 3 s.
-    The replies are shown in the sandbox after the burst (Slack's work too, done on its
+@dataclass
+class Load:
+    """One load, as Slack sends it: every command is prepared first (Slack's own work: the
+    form, a trigger id, a response URL), then the client threads only sign and POST. A
+    latency is one command's sign + HTTP round trip, the time Slack holds against its 3 s.
+    The replies are shown in the sandbox after the load (Slack's work too, done on its
     side, not in the app's process): a reply Slack would refuse counts as a failure."""
-    prepared = [driver.prepare_command(user, text, channel_id=channel)
-                for user, channel, text in jobs]
-    latencies: list[float] = []
-    replies = []
-    lock = threading.Lock()
 
-    def send(command: PreparedCommand):
+    name: str
+    jobs: list[tuple[str, str, str]]  # (user, channel, text); saturation sends in this order
+    # participants: per participant, when it starts, then its think time before each next
+    # post (the same draws for every app); None: saturation, `threads` back to back.
+    thinks: dict[str, list[float]] | None
+    threads: int
+
+    def run(self, driver: SlackDriver) -> dict:
+        prepared = [driver.prepare_command(user, text, channel_id=channel)
+                    for user, channel, text in self.jobs]
+        latencies: list[float] = []
+        replies = []
+        lock = threading.Lock()
+
+        def send(command: PreparedCommand) -> None:
+            start = time.perf_counter()
+            reply = driver.send_command(command)
+            elapsed = (time.perf_counter() - start) * 1000
+            with lock:
+                latencies.append(elapsed)
+                replies.append((command, reply))
+
+        def participant(commands: list[PreparedCommand], waits: list[float]) -> None:
+            for command, wait in zip(commands, waits, strict=True):
+                time.sleep(wait)  # the first: when this participant starts
+                send(command)
+
         start = time.perf_counter()
-        reply = driver.send_command(command)
-        elapsed = (time.perf_counter() - start) * 1000
-        with lock:
-            latencies.append(elapsed)
-            replies.append((command, reply))
+        if self.thinks is None:
+            with ThreadPoolExecutor(self.threads) as pool:
+                list(pool.map(send, prepared))
+        else:
+            mine: dict[str, list[PreparedCommand]] = {}
+            for command in prepared:
+                mine.setdefault(command.user_id, []).append(command)
+            people = [threading.Thread(target=participant, args=(commands, self.thinks[user]),
+                                       daemon=True) for user, commands in mine.items()]
+            for person in people:
+                person.start()
+            for person in people:
+                person.join()
+        elapsed = time.perf_counter() - start
+        failures = 0
+        for command, reply in replies:
+            driver.show_reply(command, reply)
+            failures += reply.status != 200 or reply.slack_error is not None
+        return {"throughput": len(prepared) / elapsed, "latencies": latencies,
+                "failures": failures}
 
-    start = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(send, prepared))
-    elapsed = time.perf_counter() - start
-    failures = 0
-    for command, reply in replies:
-        driver.show_reply(command, reply)
-        failures += reply.status != 200 or reply.slack_error is not None
-    return elapsed, latencies, failures
+
+def loads(members: dict[str, str], args) -> list[Load]:
+    """The two loads of a round, on the same commands: each participant's posts, and the
+    participants interleaved (200 people typing at once: groups interleave)."""
+    jobs = [(user, channel, f"add {KINDS[k % 5]} {STAGES[(k // 5) % 5]}: idea {k} from {user}")
+            for k in range(args.posts) for user, channel in members.items()]
+    rng = random.Random(7)
+    rng.shuffle(jobs)
+    thinks = {user: [rng.uniform(0, args.think)]
+              + [rng.expovariate(1 / args.think) for _ in range(args.posts - 1)]
+              for user in members}
+    return [Load("participants", jobs, thinks, args.threads),
+            Load("saturation", jobs, None, args.threads)]
 
 
 def setup(slack: OfflineSlack, people: int) -> dict[str, str]:
@@ -119,23 +169,23 @@ def boards_complete(slack: OfflineSlack, expected: dict[str, int]) -> bool:
     return True
 
 
-def run_ours(args) -> dict:
-    """One round against journeybot: a fresh workshop (SQLite file, sandbox with rate
-    tiers), the burst, then until every board shows every post-it."""
-    total = args.people * args.posts
+def run_ours(args, load: Load) -> dict:
+    """journeybot: a fresh workshop (SQLite file, sandbox with rate tiers), the load, then
+    until every board shows every post-it."""
+    total = len(load.jobs)
     with tempfile.TemporaryDirectory() as tmp, OfflineSlack(
             f"sqlite:///{Path(tmp) / 'load.db'}", board_interval=2.0, board_quiet=2.2,
             real_rate_limits=True) as slack:
         members = setup(slack, args.people)
-        jobs = [(user, channel,
-                 f"add {KINDS[k % 5]} {STAGES[(k // 5) % 5]}: idea {k} from {user}")
-                for k in range(args.posts) for user, channel in members.items()]
-        random.Random(7).shuffle(jobs)  # 200 people typing at once: groups interleave
-        expected = Counter(channel for _, channel, _ in jobs)
+        # This workshop's channels: the same people and posts, the same order and thinks.
+        channel_of = {user: members[user] for user, _, _ in load.jobs}
+        load = Load(load.name, [(user, channel_of[user], text) for user, _, text in load.jobs],
+                    load.thinks, load.threads)
+        expected = Counter(channel for _, channel, _ in load.jobs)
         slack.sandbox.reset_calls()
         slack.sandbox.set_rate_limits(True)
         freeze_setup()
-        elapsed, latencies, failures = run_load(slack.driver, jobs, args.threads)
+        result = load.run(slack.driver)
         last = time.perf_counter()
         complete_after = None
         while time.perf_counter() - last < 90:
@@ -149,90 +199,137 @@ def run_ours(args) -> dict:
         with slack.services.db.sessions() as session:
             stored = session.scalar(select(func.count()).select_from(PostIt))
     gc.unfreeze()
-    return {"throughput": total / elapsed, "latencies": latencies, "failures": failures,
-            "calls": calls, "throttled": throttled, "complete_after": complete_after,
-            "stored": stored, "boards": len(expected), "jobs": jobs}
+    return {**result, "calls": calls, "throttled": throttled,
+            "complete_after": complete_after, "lost": total - stored, "boards": len(expected)}
 
 
-def run_bare(args, jobs) -> dict:
-    """The same burst against a bare Bolt app that only acks, on the same kind of server."""
-    total = len(jobs)
+def run_bare(load: Load, process_before_response: bool) -> dict:
+    """The same load against a bare Bolt app that only acks, on the same kind of server."""
     with SlackSandbox() as sandbox:
-        for user in {user for user, _, _ in jobs}:
+        for user in {user for user, _, _ in load.jobs}:
             sandbox.add_user(user, user.lower())
-        bare = App(signing_secret="bare-secret", process_before_response=True,
+        bare = App(signing_secret="bare-secret", process_before_response=process_before_response,
                    client=WebClient(token="xoxb-bare", base_url=sandbox.api_url))
         bare.command("/journey")(lambda ack: ack())
         server = HttpServer(JourneybotWSGI(bare)).start()
         driver = SlackDriver(f"{server.url}/slack/events", "bare-secret", sandbox)
         freeze_setup()
-        elapsed, latencies, failures = run_load(driver, jobs, args.threads)
+        result = load.run(driver)
         server.stop()
     gc.unfreeze()
-    return {"throughput": total / elapsed, "latencies": latencies, "failures": failures}
+    return result
 
 
 def freeze_setup() -> None:
     """The simulated participants and the sandbox share this process with the server (in
     production they don't): what each round set up is moved out of the collector's way,
-    for both apps alike, so a full collection of it doesn't land in one run's tail."""
+    for every app alike, so a full collection of it doesn't land in one run's tail."""
     gc.collect()
     gc.freeze()
+
+
+APPS = ("journeybot", "bare", "bare_pbr")
+TITLES = {"journeybot": "journeybot", "bare": "bare Bolt app, Bolt's defaults (ack only)",
+          "bare_pbr": "bare Bolt app, `process_before_response=True` (ack only)"}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=200)
     parser.add_argument("--posts", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--think", type=float, default=1.0,
+                        help="participants: mean seconds between an ack and the next post")
+    parser.add_argument("--threads", type=int, default=16, help="saturation: client threads")
+    parser.add_argument("--only", choices=("participants", "saturation"),
+                        help="run one load only (the table then shows what ran)")
     parser.add_argument("--rounds", type=int, default=3,
-                        help="journeybot and the bare app alternate, a fresh workshop each "
-                             "round; the table shows the medians (a 2-core machine is noisy)")
+                        help="the apps alternate, journeybot on a fresh workshop each round; "
+                             "the table shows the medians (a 2-core machine is noisy)")
     args = parser.parse_args()
     total = args.people * args.posts
+    members = {f"U{n:05d}": "" for n in range(args.people)}  # channels: each app's own
 
-    rounds = []
+    results: dict[tuple[str, str], list[dict]] = {}
     for n in range(args.rounds):
-        ours = run_ours(args)
-        theirs = run_bare(args, ours["jobs"])
-        rounds.append((ours, theirs))
-        print(f"round {n + 1}: journeybot {ours['throughput']:.0f} req/s, "
-              f"p99 {percentile(ours['latencies'], 0.99):.1f} ms; bare "
-              f"{theirs['throughput']:.0f} req/s, p99 {percentile(theirs['latencies'], 0.99):.1f}"
-              f" ms ({100 * ours['throughput'] / theirs['throughput']:.0f}%); boards complete "
-              f"after {ours['complete_after'] or float('nan'):.2f} s", flush=True)
+        for load in loads(members, args):
+            if args.only and load.name != args.only:
+                continue
+            for app in APPS:
+                result = run_ours(args, load) if app == "journeybot" else \
+                    run_bare(load, process_before_response=app == "bare_pbr")
+                results.setdefault((load.name, app), []).append(result)
+            ours, bare, pbr = (results[(load.name, app)][-1] for app in APPS)
+            print(f"round {n + 1}, {load.name}: " + "; ".join(
+                f"{app} {r['throughput']:.0f} req/s, p50 "
+                f"{statistics.median(r['latencies']):.1f} ms, p99 "
+                f"{percentile(r['latencies'], 0.99):.1f} ms"
+                for app, r in zip(APPS, (ours, bare, pbr), strict=True))
+                + f"; boards complete after {ours['complete_after'] or float('nan'):.2f} s",
+                flush=True)
 
-    def median_of(side: int, f) -> float:
-        return statistics.median(f(r[side]) for r in rounds)
+    def median(load: str, app: str, f) -> float:
+        return statistics.median(f(r) for r in results[(load, app)])
 
-    ours_tp = median_of(0, lambda r: r["throughput"])
-    bare_tp = median_of(1, lambda r: r["throughput"])
-    p50 = [median_of(side, lambda r: statistics.median(r["latencies"])) for side in (0, 1)]
-    p99 = [median_of(side, lambda r: percentile(r["latencies"], 0.99)) for side in (0, 1)]
-    calls = sum((r[0]["calls"] for r in rounds), Counter())
-    throttled = sum(r[0]["throttled"] for r in rounds)
-    completes = [r[0]["complete_after"] for r in rounds]
-    stored = sum(r[0]["stored"] for r in rounds)
-    failures = [sum(r[side]["failures"] for r in rounds) for side in (0, 1)]
+    def tp(load, app):
+        return median(load, app, lambda r: r["throughput"])
+
+    def p50(load, app):
+        return median(load, app, lambda r: statistics.median(r["latencies"]))
+
+    def p99(load, app):
+        return median(load, app, lambda r: percentile(r["latencies"], 0.99))
+
+    ran = [load for load in ("participants", "saturation") if (load, "journeybot") in results]
+    ours = [r for load in ran for r in results[(load, "journeybot")]]
+    calls = sum((r["calls"] for r in ours), Counter())
+    throttled = sum(r["throttled"] for r in ours)
+    completes = [r["complete_after"] for r in ours]
+    lost = sum(r["lost"] for r in ours)
+    failures = {app: sum(r["failures"] for load in ran for r in results[(load, app)])
+                for app in APPS}
 
     print(f"\n{args.people} participants × {args.posts} post-its = {total} quick-add commands "
-          f"a round, {args.rounds} rounds (medians), {args.threads} client threads, "
-          f"{rounds[0][0]['boards']} group boards, rate tiers on\n")
-    print("| | journeybot | bare Bolt app (ack only) |")
-    print("|---|---|---|")
-    print(f"| throughput | {ours_tp:.0f} req/s | {bare_tp:.0f} req/s "
-          f"(journeybot = {100 * ours_tp / bare_tp:.0f}%) |")
-    print(f"| ack p50 | {p50[0]:.1f} ms | {p50[1]:.1f} ms |")
-    print(f"| ack p99 | {p99[0]:.1f} ms | {p99[1]:.1f} ms |")
-    print(f"| failed answers (not 200, or refused by Slack) | {failures[0]} | {failures[1]} |")
-    print(f"| Web API calls, all rounds | {dict(calls)} | — |")
-    print(f"| HTTP 429 from the sandbox | {throttled} | — |")
+          f"a load; {args.rounds} rounds (medians); {ours[0]['boards']} group boards; rate "
+          f"tiers on. Participants think {args.think:g} s on average between posts; "
+          f"saturation: {args.threads} client threads, no think time.\n")
+    print("| | " + " | ".join(TITLES[a] for a in APPS) + " |")
+    print("|---|---|---|---|")
+    for load in ran:
+        print(f"| {load}: ack p50 | " + " | ".join(f"{p50(load, a):.1f} ms" for a in APPS) + " |")
+        print(f"| {load}: ack p99 | " + " | ".join(f"{p99(load, a):.1f} ms" for a in APPS) + " |")
+        print(f"| {load}: throughput | " + " | ".join(
+            f"{tp(load, a):.0f} req/s" for a in APPS) + " |")
+    print("| failed answers (not 200, or refused by Slack) | "
+          + " | ".join(str(failures[a]) for a in APPS) + " |")
+    print(f"| Web API calls, all loads and rounds | {dict(calls)} | — | — |")
+    print(f"| HTTP 429 from the sandbox | {throttled} | — | — |")
     shown = ("not within 90 s" if None in completes
-             else f"{max(completes):.2f} s (worst round)")
-    print(f"| every board shows every post-it | {shown} after the last ack | — |")
-    print(f"| post-its lost | {args.rounds * total - stored} "
-          f"(stored {stored}/{args.rounds * total}) | — |")
+             else f"{max(completes):.2f} s (worst load)")
+    print(f"| every board shows every post-it | {shown} after the last ack | — | — |")
+    print(f"| post-its lost | {lost} of {len(ours) * total} | — | — |")
 
+    goals = [
+        ("0 post-its lost", lost == 0, f"{lost}"),
+        ("0 HTTP 429 from the sandbox", throttled == 0, f"{throttled}"),
+        ("every board complete within 3 s of the last post-it",
+         None not in completes and max(completes) <= 3.0, shown),
+    ]
+    if "participants" in ran:
+        goals.append(("participants: ack p99 no worse than the bare Bolt app's",
+                      p99("participants", "journeybot") <= p99("participants", "bare"),
+                      f"{p99('participants', 'journeybot'):.1f} vs "
+                      f"{p99('participants', 'bare'):.1f} ms"))
+    if "saturation" in ran:
+        ratio = tp("saturation", "journeybot") / tp("saturation", "bare_pbr")
+        goals.append(("saturation: throughput ≥ 70% of the bare app with "
+                      "process_before_response=True", ratio >= 0.7, f"{100 * ratio:.0f}%"))
+    print("\nGoals:")
+    for goal, met, figure in goals:
+        print(f"- {goal}: {'met' if met else 'MISSED'} ({figure})")
+    print("Not goals, for comparison: ack p99 against the bare app with "
+          "process_before_response=True: " + "; ".join(
+              f"{load} {p99(load, 'journeybot'):.1f} vs {p99(load, 'bare_pbr'):.1f} ms"
+              for load in ran) + " (saturation: the queue, see the top of this file).")
 
 if __name__ == "__main__":
     main()
