@@ -6,16 +6,16 @@ A burst of post-its produces a bounded number of `chat.update` calls:
   from the database at the time of the update, so the last one shows every post-it;
 - across the workspace, `chat.update` is Slack's Tier 3 (about 50 calls a minute). Every
   board owns one reserved call. Updates while a board is busy use the free calls (the
-  budget minus every board's reserve, minus a few spares); a board spends its own reserve
-  only once it has been quiet for `quiet` seconds, and gets it back when that call leaves
-  Slack's one-minute window; a board that went quiet too early and needs another final
-  update uses a spare. A board counts as quiet once the whole workspace has been quiet for
-  `quiet` seconds (or the board alone for `settle` seconds): while 200 people post at
-  their own pace, a board often pauses for a few seconds and then gets more, and spending
-  its reserve on every pause left the last boards waiting a minute for Slack's window. So
-  after a burst of any length every board can still be brought up to date within about
-  `quiet` seconds of the last post-it, and we never get a 429. (Under a sustained load
-  above the tier, boards fall behind by up to a minute: that is Slack's limit.)
+  budget minus every board's reserve, minus a few spares). A board spends its own reserve
+  on its final update, once it and the whole workspace have been quiet for `quiet`
+  seconds (or the board alone for `settle` seconds), and gets it back when that call
+  leaves Slack's one-minute window; a board that needs another final update after that
+  uses a spare. (While 200 people post at their own pace, a board often pauses for a few
+  seconds and then gets more: spending its reserve on every pause left the last boards
+  waiting a minute for Slack's window.) So after a burst of any length every board can
+  still be brought up to date within about `quiet` seconds of the last post-it, and we
+  never get a 429. (Under a sustained load above the tier, boards fall behind by up to a
+  minute: that is Slack's limit.)
 """
 
 from __future__ import annotations

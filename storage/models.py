@@ -165,8 +165,8 @@ class PostIt(Base):
     __table_args__ = (UniqueConstraint("group_id", "request_key", name="uq_post_it_request"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    group_id: Mapped[int] = mapped_column(ForeignKey("work_group.id", ondelete="CASCADE"),
-                                          index=True)
+    # No index of its own: the unique (group_id, request_key) index starts with it.
+    group_id: Mapped[int] = mapped_column(ForeignKey("work_group.id", ondelete="CASCADE"))
     stage_id: Mapped[int] = mapped_column(ForeignKey("stage.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(String(500))
