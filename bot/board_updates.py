@@ -176,11 +176,15 @@ class BoardUpdates:
                           board.group_id, now - board.last_request, free)
             elif settled and free >= 1:
                 pass  # its reserve is spent, but a spare call is left
-            else:
-                wake = min(wake, board.last_request + self.quiet if not quiet
-                           else min(team_last[board.team_id] + self.quiet,
-                                    board.last_request + self.settle) if not settled
-                           else self.budget.next_free(now))
+            else:  # look again when that may have changed
+                if not quiet:
+                    later = board.last_request + self.quiet
+                elif not settled:
+                    later = min(team_last[board.team_id] + self.quiet,
+                                board.last_request + self.settle)
+                else:
+                    later = self.budget.next_free(now)
+                wake = min(wake, later)
                 continue
             self.budget.take(now)
             board.dirty, board.in_flight = False, True
