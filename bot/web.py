@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
-from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
@@ -46,21 +47,68 @@ def create_wsgi():
     return JourneybotWSGI(app, services)
 
 
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
+class _PooledServer(WSGIServer):
+    """A fixed pool of threads, each accepting its own connections on the listening socket
+    and answering them: no thread started per request, and no hand-off from an accept loop
+    (under load, an accept loop waits for the GIL once per connection, and every request
+    queues behind it)."""
+
     request_queue_size = 128
+    threads = 16
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._serving = False
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        self._serving = True
+        workers = [threading.Thread(target=self._work, daemon=True,
+                                    name=f"journeybot-http-{n}") for n in range(self.threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        self._stopped.set()
+
+    def _work(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                # A blocking accept: the kernel wakes one waiting worker per connection.
+                request, client_address = self.socket.accept()
+            except OSError:
+                if self._stopping.is_set():
+                    return
+                continue
+            try:
+                self.finish_request(request, client_address)
+            except Exception:  # noqa: BLE001 — one bad connection never stops a worker
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
+
+    def shutdown(self) -> None:
+        self._stopping.set()
+        with contextlib.suppress(OSError):  # wakes every worker blocked in accept
+            self.socket.shutdown(socket.SHUT_RDWR)
+        if self._serving:
+            self._stopped.wait()
 
 
 class _QuietHandler(WSGIRequestHandler):
+    timeout = 30  # a client that stops sending gives its worker back (the pool is fixed)
+
     def log_message(self, format, *args):  # noqa: A002 — stdlib signature
         logging.getLogger("journeybot.http").debug(format, *args)
 
 
 class HttpServer:
-    """A threaded stdlib WSGI server, for `journeybot serve`, the demo and the tests."""
+    """A threaded stdlib WSGI server (a fixed pool of 16 threads), for `journeybot serve`,
+    the demo and the tests."""
 
     def __init__(self, wsgi, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.server = make_server(host, port, wsgi, server_class=_ThreadingServer,
+        self.server = make_server(host, port, wsgi, server_class=_PooledServer,
                                   handler_class=_QuietHandler)
         self.thread: threading.Thread | None = None
 
