@@ -15,19 +15,23 @@ one with `process_before_response=True` (the faster: no thread hand-off). Two lo
   request waits for the ones ahead of it, so latency is the queue (in flight ÷
   throughput, Little's law), not the app's answer time; it is shown, for information.
 
-The client threads play Slack's HTTP client only: each command is prepared before the load
+The simulated people play Slack's HTTP client only, in a process of their own (Slack's
+servers are not in the app's process; sharing its GIL, they would charge their own work to
+whichever app waits more inside a request). Each command is prepared before the load
 (form, trigger id, response URL) and its reply shown in the sandbox after it, for every
-app alike. Slack does that work on its own servers; here it shares the process (and the
-GIL) with the server.
+app alike: that is Slack's work too. `--clients threads` runs them as threads of the
+server's process instead, the harness of the earlier runs.
 
     python benchmarks/board_load.py [--people 200] [--posts 10] [--think 1.0]
-                                    [--threads 16] [--rounds 3]
+                                    [--threads 16] [--rounds 3] [--clients process|threads]
+                                    [--only participants|saturation]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import multiprocessing
 import random
 import re
 import statistics
@@ -35,10 +39,12 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -75,47 +81,55 @@ class Load:
     thinks: dict[str, list[float]] | None
     threads: int
 
-    def run(self, driver: SlackDriver) -> dict:
+    def run(self, driver: SlackDriver, clients: ProcessPoolExecutor | None) -> dict:
         prepared = [driver.prepare_command(user, text, channel_id=channel)
                     for user, channel, text in self.jobs]
-        latencies: list[float] = []
-        replies = []
-        lock = threading.Lock()
-
-        def send(command: PreparedCommand) -> None:
-            start = time.perf_counter()
-            reply = driver.send_command(command)
-            elapsed = (time.perf_counter() - start) * 1000
-            with lock:
-                latencies.append(elapsed)
-                replies.append((command, reply))
-
-        def participant(commands: list[PreparedCommand], waits: list[float]) -> None:
-            for command, wait in zip(commands, waits, strict=True):
-                time.sleep(wait)  # the first: when this participant starts
-                send(command)
-
-        start = time.perf_counter()
-        if self.thinks is None:
-            with ThreadPoolExecutor(self.threads) as pool:
-                list(pool.map(send, prepared))
-        else:
-            mine: dict[str, list[PreparedCommand]] = {}
-            for command in prepared:
-                mine.setdefault(command.user_id, []).append(command)
-            people = [threading.Thread(target=participant, args=(commands, self.thinks[user]),
-                                       daemon=True) for user, commands in mine.items()]
-            for person in people:
-                person.start()
-            for person in people:
-                person.join()
-        elapsed = time.perf_counter() - start
+        work = (driver.commands_url, driver.signing_secret, prepared, self.thinks, self.threads)
+        elapsed, sent = send_all(*work) if clients is None else \
+            clients.submit(send_all, *work).result()
         failures = 0
-        for command, reply in replies:
-            driver.show_reply(command, reply)
+        for n, reply in sent:  # Slack shows the replies
+            driver.show_reply(prepared[n], reply)
             failures += reply.status != 200 or reply.slack_error is not None
-        return {"throughput": len(prepared) / elapsed, "latencies": latencies,
-                "failures": failures}
+        return {"throughput": len(prepared) / elapsed,
+                "latencies": [reply.elapsed_ms for _, reply in sent], "failures": failures}
+
+
+def send_all(url: str, secret: str, prepared: list[PreparedCommand],
+             thinks: dict[str, list[float]] | None, threads: int) -> tuple[float, list]:
+    """The simulated people: in a process of their own, as Slack's servers are not in the
+    app's process (sharing its GIL, they would charge their own work to the app, and more
+    to an app whose requests wait for the database). Returns the seconds it took and each
+    command's reply (with its round trip, `elapsed_ms`), by index."""
+    driver = SlackDriver(url, secret, SimpleNamespace(team_id="T", app_id="A"))
+    sent: list[tuple[int, Any]] = []
+    lock = threading.Lock()
+
+    def send(n: int) -> None:
+        reply = driver.send_command(prepared[n])
+        with lock:
+            sent.append((n, reply))
+
+    def participant(indexes: list[int], waits: list[float]) -> None:
+        for n, wait in zip(indexes, waits, strict=True):
+            time.sleep(wait)  # the first: when this participant starts
+            send(n)
+
+    start = time.perf_counter()
+    if thinks is None:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(send, range(len(prepared))))
+    else:
+        mine: dict[str, list[int]] = {}
+        for n, command in enumerate(prepared):
+            mine.setdefault(command.user_id, []).append(n)
+        people = [threading.Thread(target=participant, args=(indexes, thinks[user]),
+                                   daemon=True) for user, indexes in mine.items()]
+        for person in people:
+            person.start()
+        for person in people:
+            person.join()
+    return time.perf_counter() - start, sent
 
 
 def loads(members: dict[str, str], args) -> list[Load]:
@@ -169,7 +183,7 @@ def boards_complete(slack: OfflineSlack, expected: dict[str, int]) -> bool:
     return True
 
 
-def run_ours(args, load: Load) -> dict:
+def run_ours(args, load: Load, clients: ProcessPoolExecutor | None) -> dict:
     """journeybot: a fresh workshop (SQLite file, sandbox with rate tiers), the load, then
     until every board shows every post-it."""
     total = len(load.jobs)
@@ -185,7 +199,7 @@ def run_ours(args, load: Load) -> dict:
         slack.sandbox.reset_calls()
         slack.sandbox.set_rate_limits(True)
         freeze_setup()
-        result = load.run(slack.driver)
+        result = load.run(slack.driver, clients)
         last = time.perf_counter()
         complete_after = None
         while time.perf_counter() - last < 90:
@@ -203,7 +217,8 @@ def run_ours(args, load: Load) -> dict:
             "complete_after": complete_after, "lost": total - stored, "boards": len(expected)}
 
 
-def run_bare(load: Load, process_before_response: bool) -> dict:
+def run_bare(load: Load, process_before_response: bool,
+             clients: ProcessPoolExecutor | None) -> dict:
     """The same load against a bare Bolt app that only acks, on the same kind of server."""
     with SlackSandbox() as sandbox:
         for user in {user for user, _, _ in load.jobs}:
@@ -214,16 +229,17 @@ def run_bare(load: Load, process_before_response: bool) -> dict:
         server = HttpServer(JourneybotWSGI(bare)).start()
         driver = SlackDriver(f"{server.url}/slack/events", "bare-secret", sandbox)
         freeze_setup()
-        result = load.run(driver)
+        result = load.run(driver, clients)
         server.stop()
     gc.unfreeze()
     return result
 
 
 def freeze_setup() -> None:
-    """The simulated participants and the sandbox share this process with the server (in
-    production they don't): what each round set up is moved out of the collector's way,
-    for every app alike, so a full collection of it doesn't land in one run's tail."""
+    """The sandbox shares this process with the server (with `--clients threads`, the
+    simulated people too; in production neither does): what each round set up is moved out
+    of the collector's way, for every app alike, so a full collection of it doesn't land
+    in one run's tail."""
     gc.collect()
     gc.freeze()
 
@@ -240,6 +256,10 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=1.0,
                         help="participants: mean seconds between an ack and the next post")
     parser.add_argument("--threads", type=int, default=16, help="saturation: client threads")
+    parser.add_argument("--clients", choices=("process", "threads"), default="process",
+                        help="where the simulated people run: a process of their own (as "
+                             "Slack's servers are not in the app's process), or threads of "
+                             "the app's process (sharing its GIL: the earlier harness)")
     parser.add_argument("--only", choices=("participants", "saturation"),
                         help="run one load only (the table then shows what ran)")
     parser.add_argument("--rounds", type=int, default=3,
@@ -250,13 +270,15 @@ def main() -> None:
     members = {f"U{n:05d}": "" for n in range(args.people)}  # channels: each app's own
 
     results: dict[tuple[str, str], list[dict]] = {}
+    clients = None if args.clients == "threads" else \
+        ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
     for n in range(args.rounds):
         for load in loads(members, args):
             if args.only and load.name != args.only:
                 continue
             for app in APPS:
-                result = run_ours(args, load) if app == "journeybot" else \
-                    run_bare(load, process_before_response=app == "bare_pbr")
+                result = run_ours(args, load, clients) if app == "journeybot" else \
+                    run_bare(load, app == "bare_pbr", clients)
                 results.setdefault((load.name, app), []).append(result)
             ours, bare, pbr = (results[(load.name, app)][-1] for app in APPS)
             print(f"round {n + 1}, {load.name}: " + "; ".join(
@@ -266,6 +288,8 @@ def main() -> None:
                 for app, r in zip(APPS, (ours, bare, pbr), strict=True))
                 + f"; boards complete after {ours['complete_after'] or float('nan'):.2f} s",
                 flush=True)
+    if clients is not None:
+        clients.shutdown()
 
     def median(load: str, app: str, f) -> float:
         return statistics.median(f(r) for r in results[(load, app)])
@@ -289,9 +313,11 @@ def main() -> None:
                 for app in APPS}
 
     print(f"\n{args.people} participants × {args.posts} post-its = {total} quick-add commands "
-          f"a load; {args.rounds} rounds (medians); {ours[0]['boards']} group boards; rate "
+          f"a load; {args.rounds} round{'s' if args.rounds > 1 else ''} (medians); {ours[0]['boards']} group boards; rate "
           f"tiers on. Participants think {args.think:g} s on average between posts; "
-          f"saturation: {args.threads} client threads, no think time.\n")
+          f"saturation: {args.threads} client threads, no think time. Clients: "
+          f"{'threads of the server process' if clients is None else 'a process of their own'}."
+          "\n")
     print("| | " + " | ".join(TITLES[a] for a in APPS) + " |")
     print("|---|---|---|---|")
     for load in ran:
