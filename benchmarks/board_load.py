@@ -70,7 +70,7 @@ def percentile(samples: list[float], p: float) -> float:
 class Load:
     """One load, as Slack sends it: every command is prepared first (Slack's own work: the
     form, a trigger id, a response URL), then the client threads only sign and POST. A
-    latency is one command's sign + HTTP round trip, the time Slack holds against its 3 s.
+    latency is one command's HTTP round trip, the time Slack holds against its 3 s.
     The replies are shown in the sandbox after the load (Slack's work too, done on its
     side, not in the app's process): a reply Slack would refuse counts as a failure."""
 
@@ -97,9 +97,9 @@ class Load:
 
 def send_all(url: str, secret: str, prepared: list[PreparedCommand],
              thinks: dict[str, list[float]] | None, threads: int) -> tuple[float, list]:
-    """The simulated people: in a process of their own, as Slack's servers are not in the
-    app's process (sharing its GIL, they would charge their own work to the app, and more
-    to an app whose requests wait for the database). Returns the seconds it took and each
+    """The simulated people, in a process of their own unless `--clients threads` (Slack's
+    servers are not in the app's process: sharing its GIL, they would charge their own work
+    to the app, and more to an app whose requests wait for the database). Returns the seconds it took and each
     command's reply (with its round trip, `elapsed_ms`), by index."""
     driver = SlackDriver(url, secret, SimpleNamespace(team_id="T", app_id="A"))
     sent: list[tuple[int, Any]] = []
