@@ -40,7 +40,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -192,9 +192,7 @@ def run_ours(args, load: Load, clients: ProcessPoolExecutor | None) -> dict:
             real_rate_limits=True) as slack:
         members = setup(slack, args.people)
         # This workshop's channels: the same people and posts, the same order and thinks.
-        channel_of = {user: members[user] for user, _, _ in load.jobs}
-        load = Load(load.name, [(user, channel_of[user], text) for user, _, text in load.jobs],
-                    load.thinks, load.threads)
+        load = replace(load, jobs=[(user, members[user], text) for user, _, text in load.jobs])
         expected = Counter(channel for _, channel, _ in load.jobs)
         slack.sandbox.reset_calls()
         slack.sandbox.set_rate_limits(True)
