@@ -130,6 +130,10 @@ def _held_lock() -> threading.Lock:
 class _Job:
     row: dict[str, Any]
     expect: SeatFacts | None = None
+    # SQLite: the row's values as the driver binds them (all but the id), converted by the
+    # request itself before it queues, so that the batch's writer — which every other
+    # request waits for — only joins them.
+    params: tuple = ()
     done: bool = False
     result: tuple[PostIt, bool] | None = None
     error: BaseException | None = field(default=None)
@@ -208,7 +212,7 @@ class PostItWriter:
         for name, default in _DEFAULTS:  # Python-side defaults, as the ORM would apply them
             if row[name] is None:
                 row[name] = default.arg(None) if default.is_callable else default.arg
-        job = _Job(row, expect)
+        job = _Job(row, expect, self._bind(row) if self._sqlite else ())
         with self._queue_lock:
             self._queue.append(job)
             lead = not self._leading
@@ -371,7 +375,7 @@ class PostItWriter:
             return None  # the same request twice in one batch: `_insert` answers both
         first = self._last_id + 1
         try:
-            written = self._insert_if_unchanged(self._conn, [j.row for j in batch], first)
+            written = self._insert_if_unchanged(self._conn, [j.params for j in batch], first)
         except BaseException:
             self._last_id = None  # nothing written (one statement): read it again
             raise
@@ -381,10 +385,14 @@ class PostItWriter:
         self.unchanged += 1
         return [(job.stored(first + n), True) for n, job in enumerate(batch)]
 
-    def _insert_if_unchanged(self, conn, rows: list[dict[str, Any]], first_id: int) -> bool:
-        """SQLite: one INSERT of `rows`, with ids from `first_id`, written only if `PRAGMA
-        data_version` is still `_verified_at`. False if it wrote nothing."""
-        params = [value for n, row in enumerate(rows) for value in self._values(row, first_id + n)]
+    def _insert_if_unchanged(self, conn, rows: list[tuple], first_id: int) -> bool:
+        """SQLite: one INSERT of `rows` (bound values, `_Job.params`), with ids from
+        `first_id`, written only if `PRAGMA data_version` is still `_verified_at`. False if
+        it wrote nothing."""
+        params = []
+        for n, row in enumerate(rows):
+            params.append(first_id + n)
+            params.extend(row)
         params.append(self._verified_at)
         cursor = self._raw(conn).execute(self._unchanged_sql(len(rows)), params)
         return cursor.rowcount == len(rows)
@@ -397,11 +405,11 @@ class PostItWriter:
                 f"SELECT * FROM (VALUES {', '.join([row] * rows)}) "
                 "WHERE (SELECT data_version FROM pragma_data_version) = ?")
 
-    def _values(self, row: dict[str, Any], new_id: int) -> tuple:
-        """A row as the SQLite driver takes it: each value converted by its column's
-        SQLAlchemy type, as an ORM insert would."""
-        return (new_id, *(convert(row[name]) if convert else row[name]
-                          for name, convert in self._converters))
+    def _bind(self, row: dict[str, Any]) -> tuple:
+        """SQLite: a row's values (all but the id) as the driver takes them, each converted
+        by its column's SQLAlchemy type, as an ORM insert would."""
+        return tuple([convert(row[name]) if convert else row[name]
+                      for name, convert in self._converters])
 
     def _read_state(self, conn) -> None:
         """SQLite: forget the verified facts if another connection committed since they
@@ -478,10 +486,11 @@ class PostItWriter:
                 self._members.get(e.workshop_id, set()).discard(e)
         return stale
 
-    def _insert_rows(self, conn, rows: list[dict[str, Any]]) -> list[int]:
-        """Insert the rows, returning their ids in the same order."""
+    def _insert_rows(self, conn, jobs: list[_Job]) -> list[int]:
+        """Insert the jobs' rows, returning their ids in the same order."""
         if not self._sqlite:
-            return list(conn.execute(_INSERT, rows).scalars().all())
+            return list(conn.execute(_INSERT, [j.row for j in jobs]).scalars().all())
+        rows = [j.params for j in jobs]
         # SQLite gives a new row the largest id + 1 and the batch holds the write lock
         # (BEGIN IMMEDIATE): the next ids are known without RETURNING (which SQLAlchemy
         # can only order on SQLite by inserting one row per statement). One INSERT per
@@ -522,7 +531,7 @@ class PostItWriter:
                     first_of[key] = n
                 fresh.append(n)
         if fresh:
-            ids = self._insert_rows(conn, [jobs[n].row for n in fresh])
+            ids = self._insert_rows(conn, [jobs[n] for n in fresh])
             for n, new_id in zip(fresh, ids, strict=True):
                 results[n] = (jobs[n].stored(new_id), True)
         for n, result in enumerate(results):
