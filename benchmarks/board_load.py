@@ -97,10 +97,9 @@ class Load:
 
 def send_all(url: str, secret: str, prepared: list[PreparedCommand],
              thinks: dict[str, list[float]] | None, threads: int) -> tuple[float, list]:
-    """The simulated people, in a process of their own unless `--clients threads` (Slack's
-    servers are not in the app's process: sharing its GIL, they would charge their own work
-    to the app, and more to an app whose requests wait for the database). Returns the seconds it took and each
-    command's reply (with its round trip, `elapsed_ms`), by index."""
+    """The simulated people (a process of their own unless `--clients threads`: see the
+    top of this file). Returns the seconds the load took and each command's reply (with
+    its round trip, `elapsed_ms`), by index."""
     driver = SlackDriver(url, secret, SimpleNamespace(team_id="T", app_id="A"))
     sent: list[tuple[int, Any]] = []
     lock = threading.Lock()
@@ -311,8 +310,9 @@ def main() -> None:
                 for app in APPS}
 
     print(f"\n{args.people} participants × {args.posts} post-its = {total} quick-add commands "
-          f"a load; {args.rounds} round{'s' if args.rounds > 1 else ''} (medians); {ours[0]['boards']} group boards; rate "
-          f"tiers on. Participants think {args.think:g} s on average between posts; "
+          f"a load; {args.rounds} round{'s' if args.rounds > 1 else ''} (medians); "
+          f"{ours[0]['boards']} group boards; rate tiers on. Participants think "
+          f"{args.think:g} s on average between posts; "
           f"saturation: {args.threads} client threads, no think time. Clients: "
           f"{'threads of the server process' if clients is None else 'a process of their own'}."
           "\n")
