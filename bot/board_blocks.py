@@ -39,7 +39,7 @@ from bot.i18n import CATALOG, SUPPORTED_LANGUAGES, t
 from bot.ids import Action, Callback
 from bot.text import escape, plain
 from workflows.board import CHANNELS, KINDS, SCORES, VOTABLE, Board, Note
-from workflows.quick_add import QuickAdd
+from workflows.quick_add import QuickAdd, StageNames
 
 LINE = 140          # characters of a post-it shown on the board message
 PER_KIND = 3        # post-its shown per kind and stage on the board message
@@ -50,10 +50,11 @@ def stage_label(stage, lang: str) -> str:
     return stage.name or t(f"stage.{stage.key}", lang)
 
 
-def stage_names(stages) -> dict[int, list[str]]:
+def stage_names(stages) -> StageNames:
     """Every name each stage answers to (both languages), for the quick-add parser."""
-    return {s.id: [s.name] if s.name else
-            [CATALOG[f"stage.{s.key}"][lang] for lang in SUPPORTED_LANGUAGES] for s in stages}
+    return StageNames({s.id: [s.name] if s.name else
+                       [CATALOG[f"stage.{s.key}"][lang] for lang in SUPPORTED_LANGUAGES]
+                       for s in stages})
 
 
 def kind_label(kind: str, lang: str) -> str:

@@ -179,10 +179,13 @@ class PostItWriter:
         # it again), for the one-statement batch (`_write_unchanged`).
         self._last_id: int | None = None
         self.unchanged = 0  # batches written by that one statement (statistics)
-        if self._sqlite:
-            self._converters = [
-                (name, _TABLE.c[name].type.dialect_impl(engine.dialect)
-                 .bind_processor(engine.dialect)) for name in _COLUMNS]
+        # Per column, in insert order: its Python-side default (as the ORM would apply it)
+        # and, on SQLite, its SQLAlchemy type's conversion to what the driver binds.
+        defaults = dict(_DEFAULTS)
+        self._columns = [
+            (name, defaults.get(name),
+             _TABLE.c[name].type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
+             if self._sqlite else None) for name in _COLUMNS]
         # Hot-path snapshots (the caller's seat, stages, language) keyed by the caller's own
         # key; only ever used together with `expect=` facts, re-checked at write time.
         self.snapshots: dict[Any, Any] = {}
@@ -208,11 +211,8 @@ class PostItWriter:
         used, and the earlier post-it is returned). `Stale` if `expect` no longer holds
         (nothing written). Values, not a PostIt: building an ORM instance and reading it
         back cost more than the rest of a request's own work."""
-        row = {name: values.get(name) for name in _COLUMNS}
-        for name, default in _DEFAULTS:  # Python-side defaults, as the ORM would apply them
-            if row[name] is None:
-                row[name] = default.arg(None) if default.is_callable else default.arg
-        job = _Job(row, expect, self._bind(row) if self._sqlite else ())
+        row, params = self._row(values)
+        job = _Job(row, expect, params)
         with self._queue_lock:
             self._queue.append(job)
             lead = not self._leading
@@ -405,11 +405,20 @@ class PostItWriter:
                 f"SELECT * FROM (VALUES {', '.join([row] * rows)}) "
                 "WHERE (SELECT data_version FROM pragma_data_version) = ?")
 
-    def _bind(self, row: dict[str, Any]) -> tuple:
-        """SQLite: a row's values (all but the id) as the driver takes them, each converted
-        by its column's SQLAlchemy type, as an ORM insert would."""
-        return tuple([convert(row[name]) if convert else row[name]
-                      for name, convert in self._converters])
+    def _row(self, values: Mapping[str, Any]) -> tuple[dict[str, Any], tuple]:
+        """A new post-it's row (every column but the id, Python-side defaults applied) and,
+        on SQLite, its values as the driver binds them, each converted by its column's
+        SQLAlchemy type, as an ORM insert would: one pass over the columns."""
+        row: dict[str, Any] = {}
+        params = []
+        for name, default, convert in self._columns:
+            value = values.get(name)
+            if value is None and default is not None:
+                value = default.arg(None) if default.is_callable else default.arg
+            row[name] = value
+            if self._sqlite:
+                params.append(convert(value) if convert else value)
+        return row, tuple(params)
 
     def _read_state(self, conn) -> None:
         """SQLite: forget the verified facts if another connection committed since they

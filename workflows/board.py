@@ -25,6 +25,8 @@ MAX_TEXT = 500
 MAX_STAGE_NAME = 80
 MAX_STAGES = 15
 SCORES = range(-2, 3)
+# Who may post (role values, compared on every post-it).
+_POSTERS = frozenset({Role.PARTICIPANT.value, Role.FACILITATOR.value})
 MAX_VOTE_BUDGET = 12
 
 
@@ -152,7 +154,7 @@ def _check(new: NewPostIt, stages: list[Stage]) -> NewPostIt:
     text = (new.text or "").strip()
     if new.kind not in KINDS:
         errors["kind"] = Problem("unknown_kind")
-    if new.stage_id not in {s.id for s in stages}:
+    if not any(s.id == new.stage_id for s in stages):
         errors["stage"] = Problem("unknown_stage")
     if not text:
         errors["text"] = Problem("text_required")
@@ -173,6 +175,8 @@ def _check(new: NewPostIt, stages: list[Stage]) -> NewPostIt:
         errors["channel"] = Problem("too_long", {"max": 40})
     if errors:
         raise Invalid(errors)
+    if text == new.text and channel == new.channel and score == new.score:
+        return new  # already as stored (a quick-add's usually is)
     return NewPostIt(new.kind, new.stage_id, text, channel, score)
 
 
@@ -185,7 +189,7 @@ def add_post_it(uow, seat: Seat, new: NewPostIt, *, request_key: str | None = No
     `store(values) -> (post_it, created)`: a storage writer that commits the new post-it
     (its column values) itself, de-duplicating on `request_key` (`Database.post_its.add`, the quick-add hot
     path); without it the post-it is added to the unit of work, for the caller to commit."""
-    if seat.person.role not in (Role.PARTICIPANT.value, Role.FACILITATOR.value):
+    if seat.person.role not in _POSTERS:
         raise Forbidden("observers_cannot_post")
     if request_key and store is None:
         existing = uow.board.by_request(seat.group.id, request_key)

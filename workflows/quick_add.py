@@ -98,9 +98,34 @@ def _find_channel(words: list[str]) -> tuple[str | None, list[str]]:
     return None, words
 
 
+class StageNames(dict):
+    """Every name each stage of a board answers to, in board order ({stage id: [names]}),
+    remembering what each typed stage name matched: a burst of quick-adds names the same
+    few stages again and again. Not to be changed once built (build a new one)."""
+
+    __slots__ = ("matches",)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.matches: dict[str, int | None] = {}
+
+
 def match_stage(query: str, stage_names: Mapping[int, Sequence[str]]) -> int | None:
     """Stage id for a typed name: its position number, an exact or prefix match, or the
-    closest name (difflib); None if nothing is close enough."""
+    closest name (difflib); None if nothing is close enough. Remembered per `StageNames`."""
+    matches = getattr(stage_names, "matches", None)
+    if matches is None:
+        return _match_stage(query, stage_names)
+    try:
+        return matches[query]
+    except KeyError:
+        if len(matches) >= 256:  # typos are many; a board's names are few
+            matches.clear()
+        found = matches[query] = _match_stage(query, stage_names)
+        return found
+
+
+def _match_stage(query: str, stage_names: Mapping[int, Sequence[str]]) -> int | None:
     query = fold(query)
     if not query:
         return None

@@ -1,8 +1,10 @@
 """Quick text: French and English, accents and case ignored, fuzzy stage names."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from workflows.quick_add import match_stage, parse
+from workflows.quick_add import StageNames, match_stage, parse
 
 STAGES = {
     11: ["Awareness", "Prise de conscience"],
@@ -56,3 +58,16 @@ def test_stage_matching_refuses_far_guesses():
     assert match_stage("zzz", STAGES) is None
     assert match_stage("", STAGES) is None
     assert match_stage("9", STAGES) is None
+
+
+@given(st.lists(st.sampled_from(["purchase", "achat", "Retension", "advoc", "3", "9", "zzz",
+                                 "", "prise de", "CONSIDÉRATION", "a"]), max_size=30)
+       | st.lists(st.text(max_size=12), max_size=10))
+def test_remembered_matches_are_the_matches(queries):
+    """A board's StageNames remembers what each typed name matched: the same answers as
+    matching afresh, in any order, repeated or not."""
+    names = StageNames(STAGES)
+    for query in queries + queries:
+        assert match_stage(query, names) == match_stage(query, dict(STAGES))
+    assert set(names.matches) <= set(queries)
+    assert parse("pain achat: x", names).stage_id == 13
