@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App, BoltContext, Respond
-from slack_sdk import WebClient
+from slack_bolt import Ack, App, BoltContext
 
 from bot.blocks import help_blocks, local_today, new_workshop_view, people_view, status_blocks
 from bot.board_blocks import (
@@ -312,23 +311,24 @@ def _problems(invalid: Invalid, lang: str) -> str:
 
 
 def register(app: App, services: Services) -> None:
-    def acknowledge(ack: Ack, body: dict, context: BoltContext, client: WebClient,
-                    respond: Respond) -> None:
+    def acknowledge(ack: Ack, body: dict, context: BoltContext) -> None:
         # Only quick-add works before the ack (parse, validate, commit, confirm in the ack's
         # own text). Everything else — replies, modals — comes from `journey` below, on the
         # worker pool. (Not a Bolt lazy listener: Bolt would deep-copy the request and
         # start a worker for every command, including the quick-adds that need nothing
-        # more — about a third of a burst's CPU.)
+        # more — about a third of a burst's CPU.) It asks Bolt for three arguments only:
+        # Bolt matches each of its ~35 candidates against the names asked for, per request;
+        # the client and `respond` come from the context when needed.
         word, _, rest = (body.get("text") or "").strip().partition(" ")
         if word.lower() in ADD_WORDS and rest.strip():
             reply = quick_add(services, body, context, rest.strip())
             if reply is not None:
                 ack(text=reply)
                 if context.get("board"):  # marks the board dirty; the update comes later
-                    services.refresh_board(client, context.team_id, context["board"])
+                    services.refresh_board(context.client, context.team_id, context["board"])
                 return
         ack()
-        services.work.submit(journey, body, client, context, respond)
+        services.work.submit(journey, body, context.client, context, context.respond)
 
     @background(services)
     def journey(i: Interaction) -> None:
