@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from bot.board_blocks import stage_names
 from bot.i18n import language_of
 from storage.fast_post_its import SeatFacts, seat_facts
-from storage.models import Person, Role, Stage, WorkGroup, Workshop
+from storage.models import Person, Role, WorkGroup, Workshop
 from workflows.board import Seat
 
 #: Who never posts: their seat is not remembered (`seat_for` refuses them).
@@ -37,17 +37,50 @@ class SeatSnapshot:
     facts: SeatFacts
 
 
+@dataclass(frozen=True, slots=True)
+class _Group:
+    id: int
+    workshop_id: int
+    number: int
+    channel_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Workshop:
+    id: int
+    team_id: str
+    language: str
+    anonymous: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Person:
+    id: int
+    workshop_id: int
+    user_id: str
+    role: str
+    group_id: int | None
+    locale: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Stage:
+    id: int
+    group_id: int
+    position: int
+    key: str | None
+    name: str | None
+
+
 def detached(seat: Seat, stages: list) -> tuple[Seat, list]:
-    """Plain copies of what the hot path reads (the unit of work's rollback expires the
-    originals), never attached to a session, read-only."""
+    """Plain read-only copies of what the hot path reads (the unit of work's rollback
+    expires the originals): records, not ORM instances, so reading them on every quick-add
+    goes through no attribute instrumentation."""
     g, w, p = seat.group, seat.workshop, seat.person
-    copy = Seat(WorkGroup(id=g.id, workshop_id=g.workshop_id, number=g.number,
-                          channel_id=g.channel_id),
-                Workshop(id=w.id, team_id=w.team_id, language=w.language, anonymous=w.anonymous),
-                Person(id=p.id, workshop_id=p.workshop_id, user_id=p.user_id, role=p.role,
-                       group_id=p.group_id, locale=p.locale))
-    return copy, [Stage(id=s.id, group_id=s.group_id, position=s.position, key=s.key,
-                        name=s.name) for s in stages]
+    copy = Seat(_Group(g.id, g.workshop_id, g.number, g.channel_id),
+                _Workshop(w.id, w.team_id, w.language, w.anonymous),
+                _Person(p.id, p.workshop_id, p.user_id, p.role, p.group_id, p.locale))
+    return copy, [_Stage(s.id, s.group_id, s.position, s.key, s.name) for s in stages]
 
 
 def snapshot(seat: Seat, stages: list, schedule, names: dict | None = None) -> SeatSnapshot:
