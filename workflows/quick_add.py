@@ -58,9 +58,11 @@ class QuickAdd:
 
     @property
     def complete(self) -> bool:
-        needs = {"touchpoint": self.channel is not None, "emotion": self.score is not None}
-        return bool(self.kind and self.stage_id is not None and self.text
-                    and needs.get(self.kind, True))
+        if not (self.kind and self.stage_id is not None and self.text):
+            return False
+        if self.kind == "touchpoint":
+            return self.channel is not None
+        return self.score is not None if self.kind == "emotion" else True
 
 
 _AliasIndex = dict[str, list[tuple[tuple[str, ...], str]]]
