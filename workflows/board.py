@@ -25,9 +25,9 @@ MAX_TEXT = 500
 MAX_STAGE_NAME = 80
 MAX_STAGES = 15
 SCORES = range(-2, 3)
+MAX_VOTE_BUDGET = 12
 # Who may post (role values, compared on every post-it).
 _POSTERS = frozenset({Role.PARTICIPANT.value, Role.FACILITATOR.value})
-MAX_VOTE_BUDGET = 12
 
 
 def now() -> datetime:
