@@ -97,8 +97,9 @@ class BoardUpdates:
                 start_thread: bool = True) -> None:
         """Ask for the board to show the latest state (cheap; safe from any thread)."""
         with self._wake:
-            board = self._boards.setdefault((team_id, group_id),
-                                            _Board(team_id, group_id, client))
+            board = self._boards.get((team_id, group_id))
+            if board is None:
+                board = self._boards[(team_id, group_id)] = _Board(team_id, group_id, client)
             board.client = client
             board.last_request = self.clock()
             if board.dirty:

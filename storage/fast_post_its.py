@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from _thread import allocate_lock as _allocate_lock
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -104,6 +105,16 @@ class SeatFacts:
     workshop: tuple  # (language, anonymous)
     stages: tuple  # ((id, position, key, name), ...) of the live stages, in board order
     schedule_version: int | None  # None: no stored run
+    # Hashed once: every batch looks its requests' facts up among the verified ones.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((
+            self.group_id, self.channel_id, self.workshop_id, self.user_id, self.person,
+            self.workshop, self.stages, self.schedule_version)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 def loaded_schedule(uow, workshop_id: int) -> WorkshopSchedule | None:
@@ -120,25 +131,25 @@ def seat_facts(group, workshop, person, stages, schedule) -> SeatFacts:
         schedule.version if schedule is not None else None)
 
 
-def _held_lock() -> threading.Lock:
-    lock = threading.Lock()
-    lock.acquire()
-    return lock
-
-
-@dataclass
 class _Job:
-    row: dict[str, Any]
-    expect: SeatFacts | None = None
-    # SQLite: the row's values as the driver binds them (all but the id), converted by the
-    # request itself before it queues, so that the batch's writer — which every other
-    # request waits for — only joins them.
-    params: tuple = ()
-    done: bool = False
-    result: tuple[PostIt, bool] | None = None
-    error: BaseException | None = field(default=None)
-    # Released (by the request writing the batch) when this job is done or must lead.
-    wake: Any = field(default_factory=_held_lock)
+    """One request's post-it, queued for the next batch."""
+
+    __slots__ = ("row", "expect", "params", "done", "result", "error", "wake")
+
+    def __init__(self, row: dict[str, Any], expect: SeatFacts | None = None,
+                 params: tuple = ()) -> None:
+        self.row = row
+        self.expect = expect
+        # SQLite: the row's values as the driver binds them (all but the id), converted by
+        # the request itself before it queues, so that the batch's writer — which every
+        # other request waits for — only joins them.
+        self.params = params
+        self.done = False
+        self.result: tuple[PostIt, bool] | None = None
+        self.error: BaseException | None = None
+        # Released (by the request writing the batch) when this job is done or must lead.
+        self.wake = _allocate_lock()
+        self.wake.acquire()
 
     def stored(self, new_id: int) -> PostIt:
         """The post-it as stored."""
@@ -417,7 +428,7 @@ class PostItWriter:
                 value = default.arg(None) if default.is_callable else default.arg
             row[name] = value
             if self._sqlite:
-                params.append(convert(value) if convert else value)
+                params.append(convert(value) if convert and value is not None else value)
         return row, tuple(params)
 
     def _read_state(self, conn) -> None:

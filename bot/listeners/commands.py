@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from slack_bolt import Ack, App, BoltContext
 
 from bot.blocks import help_blocks, local_today, new_workshop_view, people_view, status_blocks
@@ -195,11 +197,27 @@ SUBCOMMANDS = {
 }
 
 
+# A quick-add's confirmation, worded once per (created, kind, language, stage) and kept:
+# a burst confirms the same few stages and kinds again and again. What goes around the
+# post-it's text; the mark is where the text goes (random: no stage name can contain it).
+_WORDING: dict[tuple, tuple[str, str]] = {}
+_TEXT_MARK = f"\x00{secrets.token_hex(8)}\x00"
+
+
 def _reply(post_it, created: bool, stages, lang: str) -> str:
-    stage = next(s for s in stages if s.id == post_it.stage_id)
-    return t("add.done" if created else "add.duplicate", lang,
-             stage=escape(stage_label(stage, lang)), kind=t(f"kind.{post_it.kind}", lang),
-             text=escape(plain(post_it.text, 200)))
+    stage_id, kind = post_it.stage_id, post_it.kind
+    stage = next(s for s in stages if s.id == stage_id)
+    key = (created, kind, lang, stage.key, stage.name)
+    try:
+        before, after = _WORDING[key]
+    except KeyError:
+        if len(_WORDING) >= 1024:  # renamed stages leave old wordings behind
+            _WORDING.clear()
+        before, _, after = t("add.done" if created else "add.duplicate", lang,
+                             stage=escape(stage_label(stage, lang)),
+                             kind=t(f"kind.{kind}", lang), text=_TEXT_MARK).partition(_TEXT_MARK)
+        _WORDING[key] = before, after
+    return before + escape(plain(post_it.text, 200)) + after
 
 
 def _prefill(context: BoltContext, parsed) -> None:

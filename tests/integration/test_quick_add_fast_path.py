@@ -10,6 +10,7 @@ removed, the phase closing posting — each seen by the very next quick-add.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -202,8 +203,8 @@ def test_one_check_verifies_the_remembered_members_of_the_workshop(two):
                           group_id=ids["g1"]) for user in ("U2", "U3")])
         s.commit()
     facts, stage = _facts(db, ids)
-    second = facts.__class__(**{**facts.__dict__, "user_id": "U2"})
-    wrong = facts.__class__(**{**facts.__dict__, "user_id": "U3", "schedule_version": 99})
+    second = replace(facts, user_id="U2")
+    wrong = replace(facts, user_id="U3", schedule_version=99)
     db.post_its.remember(("T1", "U2", "CG1"), object(), second)
     db.post_its.remember(("T1", "U3", "CG1"), object(), wrong)
     assert db.post_its.add(_post_it(ids, stage, "a"), facts)[1]
@@ -219,7 +220,7 @@ def test_a_stale_row_in_a_batch_fails_alone(two):
     db, _ = two
     ids = _seed(db)
     facts, stage = _facts(db, ids)
-    wrong = facts.__class__(**{**facts.__dict__, "schedule_version": 99})
+    wrong = replace(facts, schedule_version=99)
     barrier = threading.Barrier(2)
     outcomes: dict = {}
 
