@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from _thread import allocate_lock as _allocate_lock
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -148,7 +147,7 @@ class _Job:
         self.result: tuple[PostIt, bool] | None = None
         self.error: BaseException | None = None
         # Released (by the request writing the batch) when this job is done or must lead.
-        self.wake = _allocate_lock()
+        self.wake = threading.Lock()
         self.wake.acquire()
 
     def stored(self, new_id: int) -> PostIt:
