@@ -25,6 +25,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -81,6 +82,29 @@ SELECT
 # SQLite: what changed since the last batch, and the largest id, in one statement.
 _SQLITE_STATE = (f"SELECT data_version, (SELECT max(id) FROM {_TABLE.name}) "
                  "FROM pragma_data_version")
+
+
+# SQLAlchemy's SQLite DATETIME storage format (its default), which `datetime.isoformat`
+# writes the same, in C: `_sqlite_datetime` (a new post-it's creation time is converted on
+# every quick-add; SQLAlchemy's own converter formats it field by field, in Python).
+_SQLITE_DATETIME_FORMAT = ("%(year)04d-%(month)02d-%(day)02d "
+                           "%(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d")
+
+
+def _sqlite_datetime(impl, dialect) -> Any:
+    """The converter for a SQLite DATETIME column stored in the default format (else None:
+    SQLAlchemy's own converter is used): datetimes as SQLAlchemy writes them, the time
+    zone dropped as it does."""
+    if getattr(impl, "_storage_format", None) != _SQLITE_DATETIME_FORMAT:
+        return None
+    fallback = impl.bind_processor(dialect)
+
+    def convert(value):
+        if type(value) is datetime:
+            return value.isoformat(" ", "microseconds")[:26]
+        return fallback(value)
+
+    return convert
 
 
 class Stale(Exception):
@@ -188,13 +212,17 @@ class PostItWriter:
         # it again), for the one-statement batch (`_write_unchanged`).
         self._last_id: int | None = None
         self.unchanged = 0  # batches written by that one statement (statistics)
-        # Per column, in insert order: its Python-side default (as the ORM would apply it)
-        # and, on SQLite, its SQLAlchemy type's conversion to what the driver binds.
-        defaults = dict(_DEFAULTS)
-        self._columns = [
-            (name, defaults.get(name),
-             _TABLE.c[name].type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
-             if self._sqlite else None) for name in _COLUMNS]
+        # Every column but the id, in insert order, each None until given or defaulted; the
+        # Python-side defaults, as the ORM would apply them (constants, then callables);
+        # on SQLite, the columns whose SQLAlchemy type converts what the driver binds (by
+        # position in `_COLUMNS`). A row is then one dict update and a few checks.
+        self._blank: dict[str, Any] = dict.fromkeys(_COLUMNS)
+        self._constants = [(name, d.arg) for name, d in _DEFAULTS if not d.is_callable]
+        self._callables = [(name, d.arg) for name, d in _DEFAULTS if d.is_callable]
+        self._converts = [
+            (n, _sqlite_datetime(impl, engine.dialect) or convert) for n, name in enumerate(_COLUMNS)
+            if self._sqlite and (convert := (impl := _TABLE.c[name].type.dialect_impl(
+                engine.dialect)).bind_processor(engine.dialect)) is not None]
         # Hot-path snapshots (the caller's seat, stages, language) keyed by the caller's own
         # key; only ever used together with `expect=` facts, re-checked at write time.
         self.snapshots: dict[Any, Any] = {}
@@ -417,16 +445,23 @@ class PostItWriter:
     def _row(self, values: Mapping[str, Any]) -> tuple[dict[str, Any], tuple]:
         """A new post-it's row (every column but the id, Python-side defaults applied) and,
         on SQLite, its values as the driver binds them, each converted by its column's
-        SQLAlchemy type, as an ORM insert would: one pass over the columns."""
-        row: dict[str, Any] = {}
-        params = []
-        for name, default, convert in self._columns:
-            value = values.get(name)
-            if value is None and default is not None:
-                value = default.arg(None) if default.is_callable else default.arg
-            row[name] = value
-            if self._sqlite:
-                params.append(convert(value) if convert and value is not None else value)
+        SQLAlchemy type, as an ORM insert would."""
+        row = self._blank.copy()
+        row.update(values)  # the columns keep their insert order
+        if len(row) != len(self._blank):
+            raise TypeError(f"not columns of post_it: {sorted(set(row) - set(self._blank))}")
+        for name, value in self._constants:
+            if row[name] is None:
+                row[name] = value
+        for name, make in self._callables:
+            if row[name] is None:
+                row[name] = make(None)
+        if not self._sqlite:
+            return row, ()
+        params = list(row.values())
+        for n, convert in self._converts:
+            if params[n] is not None:
+                params[n] = convert(params[n])
         return row, tuple(params)
 
     def _read_state(self, conn) -> None:

@@ -105,11 +105,13 @@ class StageNames(dict):
     remembering what each typed stage name matched: a burst of quick-adds names the same
     few stages again and again. Not to be changed once built (build a new one)."""
 
-    __slots__ = ("matches",)
+    __slots__ = ("heads", "matches")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.matches: dict[str, int | None] = {}
+        # What each line's head (`KIND STAGE [CHANNEL] [SCORE]`, before the colon) meant.
+        self.heads: dict[str, tuple[str | None, int | None, str | None, int | None]] = {}
 
 
 def match_stage(query: str, stage_names: Mapping[int, Sequence[str]]) -> int | None:
@@ -147,15 +149,9 @@ def _match_stage(query: str, stage_names: Mapping[int, Sequence[str]]) -> int | 
     return None
 
 
-def parse(text: str, stage_names: Mapping[int, Sequence[str]]) -> QuickAdd:
-    """Parse `KIND STAGE [CHANNEL] [SCORE]: TEXT`. Stage names: every name (both languages)
-    each stage answers to, in board order."""
-    head, colon, body = (text or "").partition(":")
-    if not colon:
-        words = fold(head).split()
-        kind, size = _longest_prefix(words, _KINDS)
-        original = head.split()
-        return QuickAdd(kind, None, " ".join(original[size:]).strip() if kind else head.strip())
+def _parse_head(head: str, stage_names: Mapping[int, Sequence[str]]
+                ) -> tuple[str | None, int | None, str | None, int | None]:
+    """`KIND STAGE [CHANNEL] [SCORE]` → (kind, stage id, channel, score)."""
     words = fold(head).split()
     kind, size = _longest_prefix(words, _KINDS)
     rest = words[size:]
@@ -168,7 +164,27 @@ def parse(text: str, stage_names: Mapping[int, Sequence[str]]) -> QuickAdd:
     channel = None
     if kind == "touchpoint":
         channel, rest = _find_channel(rest)
-    stage_id = match_stage(" ".join(rest), stage_names)
+    return kind, match_stage(" ".join(rest), stage_names), channel, score
+
+
+def parse(text: str, stage_names: Mapping[int, Sequence[str]]) -> QuickAdd:
+    """Parse `KIND STAGE [CHANNEL] [SCORE]: TEXT`. Stage names: every name (both languages)
+    each stage answers to, in board order."""
+    head, colon, body = (text or "").partition(":")
+    if not colon:
+        words = fold(head).split()
+        kind, size = _longest_prefix(words, _KINDS)
+        original = head.split()
+        return QuickAdd(kind, None, " ".join(original[size:]).strip() if kind else head.strip())
+    heads = getattr(stage_names, "heads", None)
+    try:
+        kind, stage_id, channel, score = heads[head]  # type: ignore[index]
+    except (KeyError, TypeError):  # a head not seen yet on this board, or plain names
+        kind, stage_id, channel, score = _parse_head(head, stage_names)
+        if heads is not None:
+            if len(heads) >= 256:  # typos are many; a board's kinds and stages are few
+                heads.clear()
+            heads[head] = kind, stage_id, channel, score
     body = body.strip()
     if kind == "emotion" and score is None:
         match = re.match(r"^([+-]?[0-2])\s+(.*)$", body, re.S)

@@ -14,6 +14,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
 from bot.offline import OfflineSlack
@@ -384,3 +386,18 @@ def test_a_confirmed_group_is_remembered_so_its_first_quick_add_reads_nothing(
     reply = _quick(slack, user, channel, "pain purchase: first of the day")
     assert "Added" in reply.body, reply.body
     assert _stored(slack)[-1].author_id == user
+
+
+@given(st.datetimes(timezones=st.none() | st.timezones()))
+def test_the_sqlite_date_converter_writes_what_sqlalchemy_writes(moment):
+    """The hot path formats dates itself (`datetime.isoformat`, in C): the same text as
+    SQLAlchemy's SQLite DATETIME converter, which an ORM insert uses."""
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    dialect = sqlite.dialect()
+    impl = DateTime().dialect_impl(dialect)
+    ours = fast_post_its._sqlite_datetime(impl, dialect)
+    assert ours is not None
+    assert ours(moment) == impl.bind_processor(dialect)(moment)
+    assert ours(moment.date()) == impl.bind_processor(dialect)(moment.date())

@@ -71,3 +71,19 @@ def test_remembered_matches_are_the_matches(queries):
         assert match_stage(query, names) == match_stage(query, dict(STAGES))
     assert set(names.matches) <= set(queries)
     assert parse("pain achat: x", names).stage_id == 13
+
+
+@given(st.lists(st.tuples(
+    st.sampled_from(["pain", "Point de douleur", "emotion", "émotion", "touchpoint", "tp",
+                     "opp", "kpi", "zzz", ""]),
+    st.sampled_from(["purchase", "ACHAT", "retension", "advoc", "3", "2", "", "site web",
+                     "email achat", "-2 achat", "achat +1", "9"]),
+    st.sampled_from(["x", "1 furious", " -2  late ", "", "a: b"])), max_size=25))
+def test_remembered_heads_parse_as_afresh(lines):
+    """A board's StageNames also remembers what each line's head (before the colon) meant:
+    every line parses as it would against plain names, repeated or not."""
+    names = StageNames(STAGES)
+    for kind, stage, body in lines + lines:
+        text = f"{kind} {stage}: {body}"
+        assert parse(text, names) == parse(text, dict(STAGES))
+    assert len(names.heads) <= len(lines)
