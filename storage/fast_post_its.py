@@ -219,10 +219,12 @@ class PostItWriter:
         self._blank: dict[str, Any] = dict.fromkeys(_COLUMNS)
         self._constants = [(name, d.arg) for name, d in _DEFAULTS if not d.is_callable]
         self._callables = [(name, d.arg) for name, d in _DEFAULTS if d.is_callable]
-        self._converts = [
-            (n, _sqlite_datetime(impl, engine.dialect) or convert) for n, name in enumerate(_COLUMNS)
-            if self._sqlite and (convert := (impl := _TABLE.c[name].type.dialect_impl(
-                engine.dialect)).bind_processor(engine.dialect)) is not None]
+        self._converts: list[tuple[int, Any]] = []
+        for n, name in enumerate(_COLUMNS if self._sqlite else ()):
+            impl = _TABLE.c[name].type.dialect_impl(engine.dialect)
+            convert = impl.bind_processor(engine.dialect)
+            if convert is not None:
+                self._converts.append((n, _sqlite_datetime(impl, engine.dialect) or convert))
         # Hot-path snapshots (the caller's seat, stages, language) keyed by the caller's own
         # key; only ever used together with `expect=` facts, re-checked at write time.
         self.snapshots: dict[Any, Any] = {}

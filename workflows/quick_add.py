@@ -114,19 +114,23 @@ class StageNames(dict):
         self.heads: dict[str, tuple[str | None, int | None, str | None, int | None]] = {}
 
 
+def _recall(memo: dict, key: str, compute, stage_names: StageNames):
+    """`compute(key, stage_names)`, remembered in one of the board's memos."""
+    try:
+        return memo[key]
+    except KeyError:
+        if len(memo) >= 256:  # typos are many; a board's kinds and names are few
+            memo.clear()
+        found = memo[key] = compute(key, stage_names)
+        return found
+
+
 def match_stage(query: str, stage_names: Mapping[int, Sequence[str]]) -> int | None:
     """Stage id for a typed name: its position number, an exact or prefix match, or the
     closest name (difflib); None if nothing is close enough. Remembered per `StageNames`."""
-    matches = getattr(stage_names, "matches", None)
-    if matches is None:
-        return _match_stage(query, stage_names)
-    try:
-        return matches[query]
-    except KeyError:
-        if len(matches) >= 256:  # typos are many; a board's names are few
-            matches.clear()
-        found = matches[query] = _match_stage(query, stage_names)
-        return found
+    if isinstance(stage_names, StageNames):
+        return _recall(stage_names.matches, query, _match_stage, stage_names)
+    return _match_stage(query, stage_names)
 
 
 def _match_stage(query: str, stage_names: Mapping[int, Sequence[str]]) -> int | None:
@@ -176,15 +180,9 @@ def parse(text: str, stage_names: Mapping[int, Sequence[str]]) -> QuickAdd:
         kind, size = _longest_prefix(words, _KINDS)
         original = head.split()
         return QuickAdd(kind, None, " ".join(original[size:]).strip() if kind else head.strip())
-    heads = getattr(stage_names, "heads", None)
-    try:
-        kind, stage_id, channel, score = heads[head]  # type: ignore[index]
-    except (KeyError, TypeError):  # a head not seen yet on this board, or plain names
-        kind, stage_id, channel, score = _parse_head(head, stage_names)
-        if heads is not None:
-            if len(heads) >= 256:  # typos are many; a board's kinds and stages are few
-                heads.clear()
-            heads[head] = kind, stage_id, channel, score
+    kind, stage_id, channel, score = (
+        _recall(stage_names.heads, head, _parse_head, stage_names)
+        if isinstance(stage_names, StageNames) else _parse_head(head, stage_names))
     body = body.strip()
     if kind == "emotion" and score is None:
         match = re.match(r"^([+-]?[0-2])\s+(.*)$", body, re.S)
