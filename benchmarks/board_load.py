@@ -93,21 +93,24 @@ class Load:
         prepared = [driver.prepare_command(user, text, channel_id=channel)
                     for user, channel, text in self.jobs]
         work = (driver.commands_url, driver.signing_secret, prepared, self.thinks, self.threads)
-        elapsed, sent = send_all(*work) if clients is None else \
+        elapsed, cpu, sent = send_all(*work) if clients is None else \
             clients.submit(send_all, *work).result()
         failures = 0
         for n, reply in sent:  # Slack shows the replies
             driver.show_reply(prepared[n], reply)
             failures += reply.status != 200 or reply.slack_error is not None
-        return {"throughput": len(prepared) / elapsed,
+        # The clients' CPU, in cores (their own process only: with `--clients threads`
+        # it counts the server too, and is not shown).
+        return {"throughput": len(prepared) / elapsed, "client_cores": cpu / elapsed,
                 "latencies": [reply.elapsed_ms for _, reply in sent], "failures": failures}
 
 
 def send_all(url: str, secret: str, prepared: list[PreparedCommand],
-             thinks: dict[str, list[float]] | None, threads: int) -> tuple[float, list]:
+             thinks: dict[str, list[float]] | None, threads: int
+             ) -> tuple[float, float, list]:
     """The simulated people (a process of their own unless `--clients threads`: see the
-    top of this file). Returns the seconds the load took and each command's reply (with
-    its round trip, `elapsed_ms`), by index."""
+    top of this file). Returns the seconds the load took, the CPU seconds of this process
+    meanwhile, and each command's reply (with its round trip, `elapsed_ms`), by index."""
     driver = SlackDriver(url, secret, SimpleNamespace(team_id="T", app_id="A"))
     sent: list[tuple[int, Any]] = []
     lock = threading.Lock()
@@ -122,7 +125,7 @@ def send_all(url: str, secret: str, prepared: list[PreparedCommand],
             time.sleep(wait)  # the first: when this participant starts
             send(n)
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     if thinks is None:
         with ThreadPoolExecutor(threads) as pool:
             list(pool.map(send, range(len(prepared))))
@@ -136,7 +139,7 @@ def send_all(url: str, secret: str, prepared: list[PreparedCommand],
             person.start()
         for person in people:
             person.join()
-    return time.perf_counter() - start, sent
+    return time.perf_counter() - start, time.process_time() - cpu, sent
 
 
 def loads(members: dict[str, str], args) -> list[Load]:
@@ -298,7 +301,10 @@ def main() -> None:
                 for app, r in zip(APPS, (ours, bare, pbr), strict=True))
                 + f"; boards complete after {ours['complete_after'] or float('nan'):.2f} s"
                 + (f"; journeybot/bare_pbr {100 * ours['throughput'] / pbr['throughput']:.0f}%"
-                   if load.name == "saturation" else ""), flush=True)
+                   if load.name == "saturation" else "")
+                + ("" if clients is None else "; clients' CPU " + ", ".join(
+                    f"{r['client_cores']:.2f}" for r in (ours, bare, pbr)) + " cores"),
+                flush=True)
     if clients is not None:
         clients.shutdown()
 
