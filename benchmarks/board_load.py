@@ -287,9 +287,10 @@ def main() -> None:
         ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
     for n in range(max(rounds.values())):
         for load in loads(members, args):
-            if args.only and load.name != args.only or n >= rounds[load.name]:
+            if (args.only and load.name != args.only) or n >= rounds[load.name]:
                 continue
-            for app in APPS[n % 3:] + APPS[:n % 3]:  # who goes first rotates
+            first = n % len(APPS)  # who goes first rotates
+            for app in APPS[first:] + APPS[:first]:
                 result = run_ours(args, load, clients) if app == "journeybot" else \
                     run_bare(load, app == "bare_pbr", clients)
                 results.setdefault((load.name, app), []).append(result)
@@ -367,7 +368,7 @@ def main() -> None:
     if "saturation" in ran:
         # Each round's pair, measured within seconds of each other: the machine's drift
         # over the run cancels out of each ratio (the ratio of the medians is shown too).
-        paired = [ours["throughput"] / pbr["throughput"] for ours, pbr in zip(
+        paired = [mine["throughput"] / theirs["throughput"] for mine, theirs in zip(
             results[("saturation", "journeybot")], results[("saturation", "bare_pbr")],
             strict=True)]
         ratio = statistics.median(paired)
